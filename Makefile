@@ -1,0 +1,44 @@
+# `make run` and `make test` set everything up themselves on a fresh machine.
+PYTHON_VERSION := $(shell cat .python-version)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+ARGS ?=
+
+.PHONY: run test lint bench clean
+
+# pyenv reads .python-version; without pyenv, any python3.12 on PATH will do.
+$(PY):
+	@PY312=$$( (command -v pyenv >/dev/null 2>&1 && V=$$(pyenv latest $(PYTHON_VERSION) 2>/dev/null) \
+	            && PYENV_VERSION=$$V pyenv which python 2>/dev/null) \
+	          || command -v python$(PYTHON_VERSION) || true); \
+	  if [ -z "$$PY312" ]; then echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; fi; \
+	  echo "creating $(VENV) with $$PY312"; \
+	  $$PY312 -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(DEV_STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@ $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m sim $(ARGS)
+
+test: $(DEV_STAMP)
+	$(PY) -m pytest -q $(ARGS)
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+
+# Time and memory of the model, its scaling, Flee and plain Mesa side by side (~20 min on 2
+# cores). Repeats: ARGS="--repeats-full 1 --repeats-cal 5", or --quick for a smoke test.
+bench: $(DEV_STAMP)
+	$(PY) -c "import flee.flee" 2>/dev/null || $(PY) -m pip install -q flee mpich
+	$(PY) benchmarks/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

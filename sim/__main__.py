@@ -1,0 +1,107 @@
+"""`python -m sim`: run one scenario and write its results folder (Hydra's run directory).
+
+With `-m` (Hydra multirun) every job gets its own folder under the sweep dir and runs on the
+configured launcher (joblib on the local cores by default; see docs/experiments.md). A sweep
+job never raises: a failure is written to the job's `job_status.json` and named in the sweep's
+`sweep_summary.csv`, so one bad job does not lose the others; a job whose folder already holds
+complete results of the same configuration is skipped, so a re-run sweep resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from experiments.sweep import (
+    SUMMARY_FILE,
+    SweepSummary,
+    config_fingerprint,
+    job_is_complete,
+    read_json,
+    write_job_status,
+)
+from sim.config import CONF_DIR, to_sim_config
+from sim.errors import InputError
+from sim.model import MobilisationModel
+from sim.outputs import write_outputs
+
+log = logging.getLogger("sim")
+
+
+def run_scenario(cfg: DictConfig, folder: Path) -> dict:
+    """Validate, build, run and write one scenario; nothing is written if validation fails."""
+    model = MobilisationModel(to_sim_config(cfg))
+    model.run()
+    return write_outputs(model, folder)
+
+
+def run_sweep_job(cfg: DictConfig, folder: Path) -> dict:
+    """One job of a multirun: skipped if already complete, its failure recorded, not raised."""
+    overrides = list(HydraConfig.get().overrides.task)
+    try:
+        fingerprint = config_fingerprint(cfg)
+    except Exception as err:  # an unresolvable interpolation, say: a failure of this job only
+        fingerprint = ""
+        return _failed(folder, fingerprint, overrides, err, 0.0)
+    if job_is_complete(folder, fingerprint):
+        previous = read_json(folder / SUMMARY_FILE) or {}
+        write_job_status(folder, "complete", fingerprint, action="skipped", overrides=overrides,
+                         seconds=0.0)
+        log.info("already complete, skipped: %s", folder)
+        return previous
+    for stale in (SUMMARY_FILE, "daily.csv"):  # from another config: must not look current
+        (folder / stale).unlink(missing_ok=True)
+    started = time.perf_counter()
+    try:
+        result = run_scenario(cfg, folder)
+    except Exception as err:  # reported in job_status.json and the sweep summary
+        return _failed(folder, fingerprint, overrides, err, time.perf_counter() - started)
+    write_job_status(folder, "complete", fingerprint, action="ran", overrides=overrides,
+                     seconds=round(time.perf_counter() - started, 3))
+    _log_result(result, folder)
+    return result
+
+
+def _failed(folder: Path, fingerprint: str, overrides: list[str], err: Exception,
+            seconds: float) -> dict:
+    kind = "invalid input" if isinstance(err, InputError) else "failed"
+    log.error("%s (%s): %s", kind, " ".join(overrides), err)
+    write_job_status(folder, "failed", fingerprint, action="ran", overrides=overrides,
+                     seconds=round(seconds, 3), error_type=type(err).__name__, error=str(err),
+                     traceback=traceback.format_exc())
+    return {"status": "failed", "error_type": type(err).__name__, "error": str(err)}
+
+
+def _log_result(result: dict, folder: Path) -> None:
+    log.info("left Russia: %s (by 4 Oct: %s); stopped at the border: %s; results in %s",
+             f"{result['left_russia']:,}", f"{result['left_russia_by_2022_10_04']:,}",
+             f"{result['stopped_at_border']:,}", folder)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def main(cfg: DictConfig) -> dict:
+    hydra_cfg = HydraConfig.get()
+    folder = Path(hydra_cfg.runtime.output_dir)
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        return run_sweep_job(cfg, folder)
+    try:
+        result = run_scenario(cfg, folder)
+    except InputError as err:
+        log.error("invalid input: %s", err)
+        sys.exit(2)
+    _log_result(result, folder)
+    return result
+
+
+if __name__ == "__main__":
+    main()
+    # after a multirun: non-zero when a job failed (its results are in sweep_summary.csv)
+    sys.exit(SweepSummary.exit_code())

@@ -1,0 +1,176 @@
+"""Decisions: whether to flee today (a hazard), which exit to take (a multinomial logit), and
+whether to stay in a queue, switch exit, or give up.
+
+Utilities of exit g for a man of stratum s at node n are additive,
+
+    U = -beta_time * travel_days[n, g]                       (node part, A)
+        - beta_wait * known_wait[g] + attractiveness + air   (exit part, C, changes daily)
+        + beta_size * ln(capacity[g])
+        - beta_money * fare[g] / budget[means]
+        - beta_draft * eligible[s] * known_draft[g]          (stratum part, B, changes daily)
+
+and an exit is available only if it is open, the man's documents admit him to the destination,
+he can afford the fare, and no restriction or exit ban applies to him. Because exp(U) factorises
+into node x exit x stratum terms, the logit denominators for every (region, stratum) cell are one
+matrix product, which keeps a day's decisions for 8,000 cells cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import BehaviourConfig, parse_date, parse_datetime
+from sim.network import AIR, World
+from sim.policy import CompiledPolicy
+from sim.population import Strata
+
+
+def intensity_index(world: World, beh: BehaviourConfig) -> np.ndarray:
+    """[R] mobilisation intensity relative to the average man: the proxy (deaths of mobilised
+    men per 100,000) shrunk towards zero-noise by a constant, normalised to a population-weighted
+    mean of one, then raised to `intensity_exponent`."""
+    raw = world.region_deaths_per_100k + beh.intensity_shrinkage
+    mean = np.average(raw, weights=world.region_men)
+    return (raw / mean) ** beh.intensity_exponent
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Mobilisation pressure and exogenous rumours, per simulated day."""
+
+    exposure: np.ndarray  # [T] share of the day after the announcement (0..1)
+    pressure: np.ndarray  # [T] pressure during the exposed part of the day
+    rumour: np.ndarray  # [T] exogenous rumour intensity
+
+
+def make_timeline(beh: BehaviourConfig, start: dt.date, n_days: int) -> Timeline:
+    announced = parse_datetime(beh.announcement, "behaviour.announcement")
+    end = parse_date(beh.mobilisation_end, "behaviour.mobilisation_end")
+    day_start = np.array([dt.datetime.combine(start + dt.timedelta(days=t), dt.time())
+                          for t in range(n_days)])
+    since = np.array([(d - announced).total_seconds() / 86400.0 for d in day_start])
+    exposure = np.clip(since + 1.0, 0.0, 1.0)
+    mid = np.maximum(since + 1.0 - exposure / 2.0, 0.0)  # midpoint of the exposed part
+    pressure = beh.pressure_floor + (1.0 - beh.pressure_floor) * np.exp(
+        -mid / beh.pressure_decay_days)
+    dates = np.array([start + dt.timedelta(days=t) for t in range(n_days)])
+    pressure = np.where(dates > end, pressure * beh.pressure_after_end, pressure)
+    pressure = np.where(exposure > 0, pressure, 0.0)
+    rumour = np.zeros(n_days)
+    for i, r in enumerate(beh.rumours):
+        r_start = parse_date(r.start, f"behaviour.rumours[{i}].start")
+        r_end = parse_date(r.end, f"behaviour.rumours[{i}].end")
+        rumour += np.where((dates >= r_start) & (dates <= r_end), r.intensity, 0.0)
+    return Timeline(exposure=exposure, pressure=pressure, rumour=rumour)
+
+
+class RouteChoice:
+    """Exit utilities and availability; see the module docstring for the form."""
+
+    def __init__(self, world: World, strata: Strata, beh: BehaviourConfig) -> None:
+        self.world, self.strata, self.beh = world, strata, beh
+        self.node_utility = -beh.beta_time * world.travel_days  # [N, G]
+        self.exp_node = np.exp(self.node_utility)
+        # ln(capacity) is the size term of an aggregate alternative: splitting a crossing into
+        # two posts of half the capacity leaves the choice between countries unchanged
+        self.static_exit_utility = (
+            beh.beta_attractiveness * world.country_attractiveness[world.gate_country]
+            + beh.beta_air * (world.gate_mode == AIR)
+            + beh.beta_size * np.log(np.maximum(world.gate_capacity, 1.0)))
+        budget = np.asarray(beh.budget_rub)[strata.means]  # [S]
+        self.money_utility = -beh.beta_money * world.gate_fare[None, :] / budget[:, None]
+        required = world.country_documents[world.gate_country]
+        self.base_available = ((strata.documents[:, None] >= required[None, :])
+                               & (world.gate_fare[None, :] <= budget[:, None]))  # [S, G]
+        self.exempt = strata.documents == 3
+        self.eligible = strata.military
+
+    def exit_utility(self, known_wait: np.ndarray) -> np.ndarray:
+        """[G] the part of utility that depends only on the exit."""
+        return self.static_exit_utility - self.beh.beta_wait * known_wait
+
+    def stratum_terms(self, policy: CompiledPolicy, day: int,
+                      known_draft: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """([S, G] utility, [S, G] availability) of the stratum-dependent part on `day`."""
+        utility = self.money_utility - self.beh.beta_draft * np.outer(self.eligible, known_draft)
+        available = (self.base_available & policy.open[day][None, :]
+                     & policy.allowed[day].T & ~policy.exit_banned[day].T
+                     & (~policy.visa_ban[day][None, :] | self.exempt[:, None]))
+        return utility, available
+
+    def region_weights(self, policy: CompiledPolicy, day: int, exit_u: np.ndarray) -> np.ndarray:
+        """[R, G] exp(node + exit utility) from each home region, zero where `local` bars it."""
+        n_regions = self.world.n_regions
+        weights = self.exp_node[:n_regions] * np.exp(exit_u)[None, :]
+        local_only = policy.local_only[day]
+        if local_only.any():
+            barred = local_only[None, :] & (np.arange(n_regions)[:, None]
+                                            != self.world.gate_region[None, :])
+            weights = np.where(barred, 0.0, weights)
+        return weights
+
+    @staticmethod
+    def stratum_weights(utility: np.ndarray, available: np.ndarray) -> np.ndarray:
+        return np.where(available, np.exp(utility), 0.0)
+
+    def group_utilities(self, nodes: np.ndarray, strata_idx: np.ndarray, home: np.ndarray,
+                        exit_u: np.ndarray, stratum_u: np.ndarray, available: np.ndarray,
+                        policy: CompiledPolicy, day: int) -> np.ndarray:
+        """[k, G] utilities of every exit for k (node, stratum, home region) groups; -inf where
+        unavailable. `local` restrictions compare the home region with the exit's region."""
+        u = self.node_utility[nodes] + exit_u[None, :] + stratum_u[strata_idx]
+        ok = available[strata_idx]
+        local_only = policy.local_only[day]
+        if local_only.any():
+            ok = ok & ~(local_only[None, :] & (home[:, None] != self.world.gate_region[None, :]))
+        return np.where(ok, u, -np.inf)
+
+
+def logsumexp_rows(u: np.ndarray) -> np.ndarray:
+    """log(sum(exp(u))) per row; -inf for rows with no finite entry."""
+    finite = np.isfinite(u)
+    top = np.max(np.where(finite, u, -np.inf), axis=1)
+    safe_top = np.where(np.isfinite(top), top, 0.0)
+    total = np.where(finite, np.exp(u - safe_top[:, None]), 0.0).sum(axis=1)
+    with np.errstate(divide="ignore"):
+        return np.where(total > 0, np.log(total) + safe_top, -np.inf)
+
+
+def categorical_draws(weights: np.ndarray, counts: np.ndarray,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw counts[i] categories from row i of non-negative `weights` ([k, G]).
+
+    Inverse-CDF sampling on the rows' cumulative shares laid end to end (row i occupies
+    [i, i + 1)), so one `searchsorted` serves every row: the same distribution as a multinomial
+    per row, at the cost of one uniform per draw instead of one binomial per category.
+    Returns (row, category) of every draw; rows with zero weight must have zero count.
+    """
+    n_rows, n_cat = weights.shape
+    if n_rows == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cumulative = np.cumsum(weights, axis=1)
+    totals = cumulative[:, -1:]
+    cumulative = cumulative / np.where(totals > 0, totals, 1.0) + np.arange(n_rows)[:, None]
+    rows = np.repeat(np.arange(n_rows), counts)
+    position = np.searchsorted(cumulative.ravel(), rows + rng.random(len(rows)), side="right")
+    return rows, np.minimum(position - rows * n_cat, n_cat - 1)
+
+
+def logit_choice(utilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One logit draw per row of `utilities` ([k, G], -inf = unavailable); -1 where no option
+    is available."""
+    n_rows = utilities.shape[0]
+    if n_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    finite = np.isfinite(utilities)
+    any_option = finite.any(axis=1)
+    top = np.max(np.where(finite, utilities, -np.inf), axis=1, keepdims=True)
+    weights = np.exp(utilities - np.where(any_option[:, None], top, 0.0))
+    weights = np.where(finite, weights, 0.0)
+    _, choice = categorical_draws(weights, any_option.astype(np.int64), rng)
+    result = np.full(n_rows, -1, dtype=np.int64)
+    result[any_option] = choice
+    return result

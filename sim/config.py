@@ -1,0 +1,270 @@
+"""Structured configuration: the schema Hydra validates every config file and override against.
+
+Each config group (network, population, behaviour, policy) has one dataclass here; `conf/` holds the
+YAML values. Field types are enforced by OmegaConf on load; value ranges and cross-field rules
+(dates, targets, probabilities) are checked by `validate_config`, before a run starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from sim.errors import ConfigError
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+
+class ActionKind(Enum):
+    """What a timed policy action does to its targets (see docs/ODD.md, 'Policies')."""
+
+    close = "close"  # nobody passes; people queued or travelling there re-route
+    capacity_factor = "capacity_factor"  # multiply the daily capacity
+    restrict = "restrict"  # only the listed categories may pass (checked on arrival)
+    draft_office = "draft_office"  # eligible men passing are called up with `probability`
+    exit_ban = "exit_ban"  # the listed categories may not leave Russia there
+    visa_ban = "visa_ban"  # the destination refuses entry except to exempt travellers
+
+
+@dataclass
+class ActionConfig:
+    kind: ActionKind = MISSING
+    targets: list[str] = field(default_factory=lambda: ["all"])
+    start: str = MISSING  # ISO date, first day in force
+    end: str | None = None  # ISO date, last day in force (inclusive); None: to the horizon
+    factor: float = 1.0  # capacity_factor
+    probability: float = 0.0  # draft_office: chance an eligible man passing is called up
+    categories: list[str] = field(default_factory=list)  # restrict / exit_ban
+    normal_traffic_factor: float = 1.0  # how ordinary (non-fleeing) traffic changes meanwhile
+    note: str = ""
+    source: str = ""
+
+
+@dataclass
+class PolicyConfig:
+    name: str = MISSING
+    description: str = ""
+    actions: list[ActionConfig] = field(default_factory=list)
+
+
+@dataclass
+class NetworkConfig:
+    data_dir: str | None = None  # None: the data shipped in sim/data
+    road_detour_factor: float = 1.3  # road km per great-circle km
+    road_km_per_day: float = 700.0  # door-to-door by car or bus, including rests
+    air_overhead_days: float = 0.5  # check-in, security, the flight itself
+    exclave_extra_days: float = 0.5  # Kaliningrad: a domestic flight to or from the mainland
+    land_cost_rub: float = 5000.0  # fuel, tolls and fees of a land crossing (not distance-based)
+    capacity_factor: float = 1.0  # scales every post's capacity (calibrated)
+    air_capacity_factor: float = 1.0  # scales every air route's seats (calibrated)
+    normal_traffic_factor: float = 1.0  # scales every post's ordinary traffic (calibrated)
+
+
+@dataclass
+class PopulationConfig:
+    scale: float = 1.0  # 1.0: every man at risk is an agent
+    age_bands: list[str] = field(default_factory=lambda: ["16-26", "27-35", "36-49", "50-61"])
+    age_shares: list[float] = field(default_factory=lambda: [0.20, 0.24, 0.33, 0.23])
+    military_share_by_age: list[float] = field(default_factory=lambda: [0.15, 0.35, 0.40, 0.45])
+    low_means_per_poverty_point: float = 0.02  # share with low means per % below subsistence
+    high_means_share_at_median_income: float = 0.10
+    high_means_income_elasticity: float = 1.5
+    passport_share_by_means: list[float] = field(default_factory=lambda: [0.15, 0.35, 0.70])
+    visa_share_by_means: list[float] = field(default_factory=lambda: [0.02, 0.08, 0.30])
+    visa_region_multiplier: dict[str, float] = field(
+        default_factory=lambda: {
+            "RU-SPE": 3.0,
+            "RU-LEN": 3.0,
+            "RU-KR": 2.5,
+            "RU-MUR": 2.5,
+            "RU-PSK": 2.5,
+            "RU-KGD": 3.0,
+            "RU-MOW": 1.5,
+            "RU-MOS": 1.5,
+        }
+    )
+    exempt_share_of_visa_holders: float = 0.10  # family, work, study or residence in the EU
+
+
+@dataclass
+class RumourConfig:
+    start: str = MISSING
+    end: str = MISSING
+    intensity: float = 1.0
+    note: str = ""
+
+
+@dataclass
+class BehaviourConfig:
+    announcement: str = "2022-09-21T09:00"  # the decree: mobilisation pressure starts here
+    mobilisation_end: str = "2022-10-28"  # Shoigu declares the call-up complete
+    # hazard of deciding to flee, per day: hazard_base x pressure x multipliers
+    hazard_base: float = 0.004
+    pressure_decay_days: float = 5.0
+    pressure_floor: float = 0.15
+    pressure_after_end: float = 0.3  # share of the pressure left after mobilisation_end
+    intensity_exponent: float = 0.5
+    intensity_shrinkage: float = 2.0  # deaths per 100k added before normalising (noise)
+    age_multiplier: list[float] = field(default_factory=lambda: [1.2, 1.3, 0.9, 0.4])
+    military_multiplier: float = 1.5
+    means_multiplier: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0])
+    rumour_weight: float = 1.0
+    restriction_rumour_weight: float = 2.0  # new restrictions seen raise fear of closure
+    rumour_memory_days: float = 3.0
+    rumours: list[RumourConfig] = field(default_factory=list)
+    peer_weight: float = 10.0
+    accessibility_weight: float = 0.5
+    # route choice (multinomial logit over exits)
+    beta_time: float = 0.5  # per day of travel
+    beta_wait: float = 0.4  # per day of expected queue
+    beta_money: float = 1.5  # per budget of fare
+    budget_rub: list[float] = field(default_factory=lambda: [30000.0, 120000.0, 500000.0])
+    beta_attractiveness: float = 1.5
+    beta_air: float = 0.0  # alternative-specific constant of flying
+    beta_size: float = 1.0  # on ln(capacity): an exit's "size" as an aggregate alternative
+    beta_draft: float = 6.0  # per unit probability of call-up at the post (eligible men)
+    info_delay_days: int = 1  # queues are known as they were this many days ago
+    reconsider_share: float = 0.3  # share of queued people re-evaluating each day
+    switch_cost: float = 1.0  # utility of staying in a queue one has joined
+    home_utility: float = -8.0  # utility of giving up and going home
+    # abroad
+    onward_rate_factor: float = 1.0
+    return_rate_factor: float = 1.0
+
+
+@dataclass
+class SimConfig:
+    seed: int = 1
+    start: str = "2022-09-14"
+    end: str = "2022-11-30"
+    progress: bool = True
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+
+def register_configs() -> None:
+    """Register the schema so that `conf/config.yaml` can name it in its defaults list."""
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=SimConfig)
+
+
+register_configs()
+
+
+def parse_date(value: str, field_name: str) -> dt.date:
+    """An ISO date (a datetime's date part is accepted), or a ConfigError naming the field."""
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise ConfigError(field_name, f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def parse_datetime(value: str, field_name: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(field_name, f"'{value}' is not a date-time (YYYY-MM-DDTHH:MM)") from None
+
+
+def to_sim_config(cfg: SimConfig | DictConfig | dict[str, Any]) -> SimConfig:
+    """Turn a Hydra/OmegaConf config (or a plain dict) into a validated `SimConfig`."""
+    if isinstance(cfg, SimConfig):
+        obj = cfg
+    else:
+        merged = OmegaConf.merge(OmegaConf.structured(SimConfig), cfg)
+        obj = OmegaConf.to_object(merged)
+    assert isinstance(obj, SimConfig)
+    validate_config(obj)
+    return obj
+
+
+def _check_range(name: str, value: float, low: float | None = None, high: float | None = None,
+                 low_open: bool = False) -> None:
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ConfigError(name, f"{value} must be {'>' if low_open else '>='} {low}")
+    if high is not None and value > high:
+        raise ConfigError(name, f"{value} must be <= {high}")
+
+
+def validate_config(cfg: SimConfig) -> None:
+    """Range and consistency checks that types alone cannot express. Policies are checked
+    against the network when they are compiled (`sim.policy.compile_policy`)."""
+    start = parse_date(cfg.start, "start")
+    end = parse_date(cfg.end, "end")
+    if end < start:
+        raise ConfigError("end", f"{cfg.end} is before start {cfg.start}")
+    net, pop, beh = cfg.network, cfg.population, cfg.behaviour
+    for name in ("road_detour_factor", "road_km_per_day"):
+        _check_range(f"network.{name}", getattr(net, name), 0.0, low_open=True)
+    for name in ("air_overhead_days", "exclave_extra_days", "land_cost_rub", "capacity_factor",
+                 "air_capacity_factor", "normal_traffic_factor"):
+        _check_range(f"network.{name}", getattr(net, name), 0.0)
+    _check_range("population.scale", pop.scale, 0.0, 1.0, low_open=True)
+    n_bands = len(pop.age_bands)
+    for name in ("age_shares", "military_share_by_age"):
+        if len(getattr(pop, name)) != n_bands:
+            raise ConfigError(f"population.{name}", f"needs one value per age band ({n_bands})")
+    if abs(sum(pop.age_shares) - 1.0) > 1e-6:
+        raise ConfigError("population.age_shares", f"sum to {sum(pop.age_shares)}, not 1")
+    for name in ("military_share_by_age", "passport_share_by_means", "visa_share_by_means"):
+        for i, v in enumerate(getattr(pop, name)):
+            _check_range(f"population.{name}[{i}]", v, 0.0, 1.0)
+    for name in ("passport_share_by_means", "visa_share_by_means"):
+        if len(getattr(pop, name)) != 3:
+            raise ConfigError(f"population.{name}", "needs three values (low, mid, high means)")
+    for i, (v, p) in enumerate(zip(pop.visa_share_by_means, pop.passport_share_by_means,
+                                   strict=True)):
+        if v > p:
+            raise ConfigError(f"population.visa_share_by_means[{i}]",
+                              f"{v} exceeds the passport share {p}: a visa needs a passport")
+    _check_range("population.exempt_share_of_visa_holders", pop.exempt_share_of_visa_holders,
+                 0.0, 1.0)
+    for region, m in pop.visa_region_multiplier.items():
+        _check_range(f"population.visa_region_multiplier.{region}", m, 0.0)
+    parse_datetime(beh.announcement, "behaviour.announcement")
+    parse_date(beh.mobilisation_end, "behaviour.mobilisation_end")
+    if len(beh.age_multiplier) != n_bands:
+        raise ConfigError("behaviour.age_multiplier", f"needs one value per age band ({n_bands})")
+    if len(beh.means_multiplier) != 3 or len(beh.budget_rub) != 3:
+        raise ConfigError("behaviour.means_multiplier", "means_multiplier and budget_rub need "
+                          "three values (low, mid, high means)")
+    for name in ("hazard_base", "pressure_floor", "pressure_after_end", "intensity_exponent",
+                 "intensity_shrinkage", "military_multiplier", "rumour_weight",
+                 "restriction_rumour_weight", "peer_weight", "accessibility_weight", "beta_time",
+                 "beta_wait", "beta_money", "beta_draft", "beta_size", "onward_rate_factor",
+                 "return_rate_factor", "info_delay_days"):
+        _check_range(f"behaviour.{name}", getattr(beh, name), 0.0)
+    for name in ("pressure_decay_days", "rumour_memory_days"):
+        _check_range(f"behaviour.{name}", getattr(beh, name), 0.0, low_open=True)
+    _check_range("behaviour.pressure_floor", beh.pressure_floor, 0.0, 1.0)
+    _check_range("behaviour.reconsider_share", beh.reconsider_share, 0.0, 1.0)
+    for i, b in enumerate(beh.budget_rub):
+        _check_range(f"behaviour.budget_rub[{i}]", b, 0.0, low_open=True)
+    for i, m in enumerate([*beh.age_multiplier, *beh.means_multiplier]):
+        _check_range(f"behaviour multiplier [{i}]", m, 0.0)
+    for i, rumour in enumerate(beh.rumours):
+        r_start = parse_date(rumour.start, f"behaviour.rumours[{i}].start")
+        r_end = parse_date(rumour.end, f"behaviour.rumours[{i}].end")
+        if r_end < r_start:
+            raise ConfigError(f"behaviour.rumours[{i}].end", f"{rumour.end} is before its start")
+        _check_range(f"behaviour.rumours[{i}].intensity", rumour.intensity, 0.0)
+
+
+def load_config(overrides: list[str] | None = None, config_name: str = "config") -> SimConfig:
+    """Compose `conf/` with Hydra overrides (as on the command line) into a validated config.
+
+    For use from Python and tests; `python -m sim` gets the same config from `@hydra.main`.
+    """
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=list(overrides or []))
+    return to_sim_config(cfg)

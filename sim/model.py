@@ -1,0 +1,536 @@
+"""`MobilisationModel`: one `step()` is one day of the exodus.
+
+Places (regions, exits, countries) are Mesa agents; people are arrays (`sim.population`). A day
+runs in this order (docs/ODD.md, "Process overview and scheduling"):
+
+1. information: exits' queues as known with a delay, today's policy;
+2. men at home decide whether to flee (binomial draws of a daily hazard) and choose an exit;
+3. people travelling to an exit that became unavailable to them re-plan;
+4. arrivals at exits: restrictions are checked, the rest join the queue;
+5. people in queues reconsider: stay, switch exit, or go home;
+6. ordinary travellers join the queues;
+7. each exit passes its capacity, first come first served; draft offices and exit bans at
+   passport control, entry bans at the destination;
+8. people abroad move on or return; ordinary travellers go home after their stay;
+9. the day's figures are recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import mesa
+import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from sim.behaviour import (
+    RouteChoice,
+    Timeline,
+    categorical_draws,
+    intensity_index,
+    logit_choice,
+    logsumexp_rows,
+    make_timeline,
+)
+from sim.border import pick_served, serve_queues, stochastic_round
+from sim.config import SimConfig, parse_date, to_sim_config
+from sim.network import AIR, World, build_world
+from sim.policy import CompiledPolicy, compile_policy
+from sim.population import People, State, Strata, initial_counts, make_strata
+
+STREAMS = ("population", "departures", "routes", "travel", "reconsider", "normal", "border",
+           "abroad")
+
+GATE_METRICS = ("crossed_fleeing", "crossed_normal", "queue_fleeing", "queue_normal",
+                "wait_days_sum", "arrivals", "refused", "stopped", "capacity")
+COUNTRY_METRICS = ("entered_fleeing", "entered_onward", "entered_normal", "onward_fleeing",
+                   "returned_fleeing", "left_normal", "present_fleeing", "present_normal",
+                   "refused_entry")
+REGION_METRICS = ("departures", "at_home")
+STAY, HOME = -1, -2  # outcomes of a choice that are not an exit
+
+
+def random_streams(seed: int) -> dict[str, np.random.Generator]:
+    """Named generators spawned from one seed: a policy that changes what happens at one exit
+    changes only the draws that depend on it (common random numbers across scenarios)."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children,
+                                                                       strict=True)}
+
+
+class RegionAgent(mesa.Agent):
+    """A federal subject: its men at risk, at home as counts by stratum."""
+
+    def __init__(self, model: MobilisationModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+        self.code = model.world.region_ids[index]
+
+    @property
+    def at_home(self) -> int:
+        return int(self.model.at_home[self.index].sum())
+
+
+class ExitAgent(mesa.Agent):
+    """A land border post, or an air route from one airport to one country."""
+
+    def __init__(self, model: MobilisationModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+        self.exit_id = model.world.gate_ids[index]
+
+    @property
+    def queue_length(self) -> int:
+        m = self.model
+        fleeing = np.count_nonzero((m.people.view("state") == State.QUEUED)
+                                   & (m.people.view("gate") == self.index))
+        return int(fleeing + m.normal_queue[self.index].sum())
+
+
+class CountryAgent(mesa.Agent):
+    """A destination, transit country, or Russia itself (for returns)."""
+
+    def __init__(self, model: MobilisationModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+        self.country_id = model.world.country_ids[index]
+
+    @property
+    def fleeing_present(self) -> int:
+        m = self.model
+        state = m.people.view("state")
+        here = (state == State.ABROAD) | (state == State.ONWARD)
+        return int(np.count_nonzero(here & (m.people.view("country") == self.index)))
+
+
+@dataclass
+class RunRecord:
+    """Everything a run produced, in agent units (divide by scale for the real population)."""
+
+    dates: list[dt.date]
+    gate: dict[str, np.ndarray]  # metric -> [T, G]
+    country: dict[str, np.ndarray]  # metric -> [T, C]
+    region: dict[str, np.ndarray]  # metric -> [T, R]
+
+
+class MobilisationModel(mesa.Model):
+    """The exodus after the 21 September 2022 mobilisation, one step per day.
+
+    >>> from sim import MobilisationModel, load_config
+    >>> model = MobilisationModel(load_config(["population.scale=0.001"]))
+    >>> model.run()
+    """
+
+    def __init__(self, config: SimConfig | Any | None = None, *, rng: int | None = None,
+                 world: World | None = None) -> None:
+        cfg = to_sim_config(config if config is not None else SimConfig())
+        seed = cfg.seed if rng is None else int(rng)
+        super().__init__(rng=seed)
+        self.config, self.seed = cfg, seed
+        self.start_date = parse_date(cfg.start, "start")
+        self.end_date = parse_date(cfg.end, "end")
+        self.n_days = (self.end_date - self.start_date).days + 1
+        self.scale = cfg.population.scale
+        self.world = world if world is not None else build_world(cfg.network)
+        self.strata: Strata = make_strata(list(cfg.population.age_bands))
+        self.policy: CompiledPolicy = compile_policy(cfg.policy, self.world, self.strata,
+                                                     self.start_date, self.end_date)
+        self.streams = random_streams(seed)
+        self.timeline: Timeline = make_timeline(cfg.behaviour, self.start_date, self.n_days)
+        self.routes = RouteChoice(self.world, self.strata, cfg.behaviour)
+        self._init_state()
+        for i in range(self.world.n_regions):
+            RegionAgent(self, i)
+        for i in range(self.world.n_gates):
+            ExitAgent(self, i)
+        for i in range(self.world.n_countries):
+            CountryAgent(self, i)
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "decided_to_flee": lambda m: int(m.record.region["departures"][: m.day].sum()),
+            "travelling": lambda m: m.count(State.TRAVELLING),
+            "queued": lambda m: m.count(State.QUEUED),
+            "left_russia": lambda m: int(m.record.gate["crossed_fleeing"][: m.day].sum()),
+            "stopped": lambda m: m.count(State.STOPPED),
+            "abroad": lambda m: m.count(State.ABROAD) + m.count(State.ONWARD),
+        })
+        self.runtime_seconds = 0.0
+
+    # ----------------------------------------------------------------------------------------
+    def _init_state(self) -> None:
+        w, beh = self.world, self.config.behaviour
+        self.initial_home = initial_counts(w, self.strata, self.config.population,
+                                           self.streams["population"])
+        self.at_home = self.initial_home.copy()
+        self.left_home = np.zeros(w.n_regions, dtype=np.int64)  # cumulative, for the peer effect
+        self.people = People(capacity=max(1024, int(self.initial_home.sum() * 0.03)))
+        self.normal_queue = np.zeros((w.n_gates, self.n_days), dtype=np.int64)
+        self.wait_estimate = np.zeros((self.n_days + 1, w.n_gates))
+        self.intensity = intensity_index(w, beh)
+        s = self.strata
+        self.stratum_multiplier = (np.asarray(beh.age_multiplier)[s.age]
+                                   * np.where(s.military, beh.military_multiplier, 1.0)
+                                   * np.asarray(beh.means_multiplier)[s.means])
+        # accessibility is measured against the data's network with no queues and no policy
+        rc = self.routes
+        ref_exit = rc.exit_utility(np.zeros(w.n_gates))
+        ref_strata = np.where(rc.base_available & w.gate_open[None, :], np.exp(rc.money_utility),
+                              0.0)
+        self.reference_access = (rc.exp_node[: w.n_regions] * np.exp(ref_exit)) @ ref_strata.T
+        self.expected_capacity = (w.gate_capacity[None, :] * self.policy.capacity_factor
+                                  * self.policy.open * self.scale)  # [T, G]
+        stay = w.country_normal_stay_days
+        inflow = np.bincount(w.gate_country, weights=w.gate_normal * w.gate_open,
+                             minlength=w.n_countries)
+        self.normal_abroad = np.round(inflow * stay * self.scale).astype(np.int64)
+        self._onward_tables()
+        n_t, n_g, n_c, n_r = self.n_days, w.n_gates, w.n_countries, w.n_regions
+        self.record = RunRecord(
+            dates=[self.start_date + dt.timedelta(days=t) for t in range(n_t)],
+            gate={m: np.zeros((n_t, n_g)) for m in GATE_METRICS},
+            country={m: np.zeros((n_t, n_c)) for m in COUNTRY_METRICS},
+            region={m: np.zeros((n_t, n_r)) for m in REGION_METRICS},
+        )
+        self.day = 0
+
+    def _onward_tables(self) -> None:
+        """Per country: the onward links' destinations and their cumulative daily rates."""
+        w, beh = self.world, self.config.behaviour
+        rate = w.onward_rate * np.where(w.onward_is_return, beh.return_rate_factor,
+                                        beh.onward_rate_factor)
+        width = max(1, int(np.bincount(w.onward_from, minlength=w.n_countries).max()))
+        self.onward_to = np.full((w.n_countries, width), -1, dtype=np.int64)
+        rates = np.zeros((w.n_countries, width))
+        fill = np.zeros(w.n_countries, dtype=np.int64)
+        for f, to, r in zip(w.onward_from, w.onward_to, rate, strict=True):
+            self.onward_to[f, fill[f]] = to
+            rates[f, fill[f]] = r
+            fill[f] += 1
+        self.onward_cumulative = np.cumsum(rates, axis=1)
+        self.onward_total = rates.sum(axis=1)
+
+    def count(self, state: State) -> int:
+        return int(np.count_nonzero(self.people.view("state") == state))
+
+    # ----------------------------------------------------------------------------------------
+    def step(self) -> None:
+        t = self.day
+        if t >= self.n_days:
+            self.running = False
+            return
+        beh, pol = self.config.behaviour, self.policy
+        known = max(t - beh.info_delay_days, 0)
+        exit_u = self.routes.exit_utility(self.wait_estimate[known])
+        stratum_u, available = self.routes.stratum_terms(pol, t, pol.draft_probability[known])
+        region_w = self.routes.region_weights(pol, t, exit_u)
+        stratum_w = self.routes.stratum_weights(stratum_u, available)
+        choice = (exit_u, stratum_u, available)
+
+        self._decide_and_depart(t, region_w, stratum_w)
+        self._replan_travellers(t, choice)
+        self._arrive(t, choice)
+        self._reconsider_queues(t, choice)
+        self._serve(t, choice)
+        self._move_abroad(t)
+        self._record_end_of_day(t)
+        self.day += 1
+        self.datacollector.collect(self)
+        if self.day >= self.n_days:
+            self.running = False
+
+    def run(self) -> RunRecord:
+        """Simulate every day of the horizon; returns the record."""
+        started = time.perf_counter()
+        days = range(self.day, self.n_days)
+        # the matrices are small: BLAS threads only contend (20 ms instead of 0.1 ms a product
+        # on a busy two-core machine), and sweeps already run one model per core
+        with threadpool_limits(limits=1, user_api="blas"):
+            for _ in tqdm(days, desc=f"{self.policy.name} seed {self.seed}", unit="day",
+                          disable=not self.config.progress, leave=False):
+                self.step()
+        self.runtime_seconds += time.perf_counter() - started
+        return self.record
+
+    # ---- 2. decisions at home ----------------------------------------------------------------
+    def _decide_and_depart(self, t: int, region_w: np.ndarray, stratum_w: np.ndarray) -> None:
+        w, beh, tl = self.world, self.config.behaviour, self.timeline
+        if tl.exposure[t] <= 0:
+            return
+        denom = region_w @ stratum_w.T  # [R, S]
+        access = np.divide(denom, self.reference_access, out=np.zeros_like(denom),
+                           where=self.reference_access > 0) ** beh.accessibility_weight
+        rumour = tl.rumour[t] + beh.restriction_rumour_weight * self._restriction_news(t)
+        peer = self.left_home / np.maximum(self.initial_home.sum(axis=1), 1)
+        hazard = (beh.hazard_base * tl.pressure[t] * (1.0 + beh.rumour_weight * rumour)
+                  * (self.intensity * (1.0 + beh.peer_weight * peer))[:, None]
+                  * self.stratum_multiplier[None, :] * access)
+        p_leave = 1.0 - np.exp(-hazard * tl.exposure[t])
+        leaving = self.streams["departures"].binomial(self.at_home, p_leave)
+        cells_r, cells_s = np.nonzero(leaving)
+        if len(cells_r) == 0:
+            return
+        n = leaving[cells_r, cells_s]
+        weights = region_w[cells_r] * stratum_w[cells_s]
+        cell, gate = categorical_draws(weights, n, self.streams["routes"])
+        region, stratum = cells_r[cell], cells_s[cell]
+        first_hour = 1.0 - tl.exposure[t]
+        depart = t + first_hour + tl.exposure[t] * self.streams["travel"].random(len(gate))
+        self.people.add(region=region, stratum=stratum, gate=gate, node=region,
+                        state=np.full(len(gate), State.TRAVELLING),
+                        t_depart=depart, t_arrive=depart + w.travel_days[region, gate])
+        self.at_home -= leaving
+        left = leaving.sum(axis=1)
+        self.left_home += left
+        self.record.region["departures"][t] = left
+
+    def _restriction_news(self, t: int) -> float:
+        """New restrictions seen in the last days, fading with `rumour_memory_days`."""
+        ages = t - np.arange(t + 1)
+        fade = np.exp(-ages / self.config.behaviour.rumour_memory_days)
+        return float((self.policy.news[: t + 1] * fade).sum())
+
+    # ---- 3. and re-routing in general ---------------------------------------------------------
+    def _usable(self, idx: np.ndarray, t: int, available: np.ndarray) -> np.ndarray:
+        """Whether each individual may still use the exit he is heading for or queuing at."""
+        p = self.people
+        gate, stratum = p.gate[idx], p.stratum[idx]
+        ok = available[stratum, gate]
+        local_only = self.policy.local_only[t, gate]
+        if local_only.any():
+            ok &= ~local_only | (self.world.gate_region[gate] == p.region[idx])
+        return ok
+
+    def _choose(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: tuple,
+                stay_utility: np.ndarray | None = None) -> np.ndarray:
+        """Each individual picks an exit reachable from his node, or going home, or (when
+        `stay_utility` is given) staying in the queue he is in. Returns the exit, HOME or STAY.
+
+        Exact nested form of the flat logit: individuals sharing (node, stratum, home region)
+        share the exits' utilities, so each group's logsum is computed once; a man first draws
+        among {switch, home, stay} (switch with the group's logsum as utility), then switchers
+        draw their exit from the group's shares.
+        """
+        exit_u, stratum_u, available = choice
+        p, beh, rng = self.people, self.config.behaviour, self.streams["reconsider"]
+        n_strata, n_regions = self.strata.size, self.world.n_regions
+        stratum, home = p.stratum[idx].astype(np.int64), p.region[idx].astype(np.int64)
+        key = (from_nodes.astype(np.int64) * n_strata + stratum) * n_regions + home
+        groups, member = np.unique(key, return_inverse=True)
+        g_node = groups // (n_strata * n_regions)
+        u = self.routes.group_utilities(g_node, (groups // n_regions) % n_strata,
+                                        groups % n_regions, exit_u, stratum_u, available,
+                                        self.policy, t)
+        if stay_utility is not None:  # staying is its own option, not a switch to the same exit
+            u[np.arange(len(groups)), g_node - n_regions] = -np.inf
+        switch_u = logsumexp_rows(u)
+        options = [switch_u[member], np.full(len(idx), beh.home_utility)]
+        if stay_utility is not None:
+            options.append(stay_utility)
+        top = logit_choice(np.stack(options, axis=1), rng)
+        result = np.where(top == 1, HOME, STAY)
+        switching = np.flatnonzero(top == 0)
+        counts = np.bincount(member[switching], minlength=len(groups))
+        finite = np.isfinite(u)
+        weights = np.where(finite, np.exp(u - np.where(np.isfinite(switch_u), switch_u,
+                                                       0.0)[:, None]), 0.0)
+        _, exits = categorical_draws(weights, counts, rng)
+        result[switching[np.argsort(member[switching], kind="stable")]] = exits
+        return result
+
+    def _reroute(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: tuple) -> None:
+        """Choose a new exit from `from_nodes` (regions or exit sites), or go home."""
+        if len(idx) == 0:
+            return
+        picked = self._choose(idx, from_nodes, t, choice)
+        self._send_home(idx[picked == HOME])
+        go = picked >= 0
+        self._travel(idx[go], from_nodes[go], picked[go], t)
+
+    def _travel(self, idx: np.ndarray, from_nodes: np.ndarray, gates: np.ndarray,
+                t: int) -> None:
+        p = self.people
+        p.gate[idx] = gates
+        p.node[idx] = from_nodes
+        p.state[idx] = State.TRAVELLING
+        p.t_arrive[idx] = (t + self.streams["reconsider"].random(len(idx))
+                           + self.world.travel_days[from_nodes, gates])
+
+    def _send_home(self, idx: np.ndarray) -> None:
+        if len(idx) == 0:
+            return
+        p = self.people
+        p.state[idx] = State.WENT_HOME
+        np.add.at(self.at_home, (p.region[idx], p.stratum[idx]), 1)
+
+    def _site_node(self, gate: np.ndarray) -> np.ndarray:
+        return self.world.n_regions + gate
+
+    def _replan_travellers(self, t: int, choice: tuple) -> None:
+        """People on the way to an exit that closed, or now bars them, re-plan from home."""
+        p = self.people
+        state = p.view("state")
+        travelling = np.flatnonzero(state == State.TRAVELLING)
+        queued = np.flatnonzero(state == State.QUEUED)
+        blocked = travelling[~self._usable(travelling, t, choice[2])]
+        self._reroute(blocked, p.region[blocked].astype(np.int64), t, choice)
+        closed = queued[~self.policy.open[t, p.gate[queued]]]
+        self.record.gate["refused"][t] += np.bincount(p.gate[closed],
+                                                      minlength=self.world.n_gates)
+        self._reroute(closed, self._site_node(p.gate[closed]), t, choice)
+        self.normal_queue[~self.policy.open[t]] = 0
+
+    # ---- 4. arrivals --------------------------------------------------------------------------
+    def _arrive(self, t: int, choice: tuple) -> None:
+        p = self.people
+        state, t_arrive = p.view("state"), p.view("t_arrive")
+        arriving = np.flatnonzero((state == State.TRAVELLING) & (t_arrive < t + 1))
+        if len(arriving) == 0:
+            return
+        gate, stratum = p.gate[arriving], p.stratum[arriving]
+        allowed = self.policy.allowed[t, gate, stratum]
+        local_only = self.policy.local_only[t, gate]
+        allowed &= ~local_only | (self.world.gate_region[gate] == p.region[arriving])
+        refused = arriving[~allowed]
+        self.record.gate["refused"][t] += np.bincount(p.gate[refused],
+                                                      minlength=self.world.n_gates)
+        self._reroute(refused, self._site_node(p.gate[refused]), t, choice)
+        joining = arriving[allowed]
+        p.state[joining] = State.QUEUED
+        p.queue_day[joining] = t
+        self.record.gate["arrivals"][t] += np.bincount(p.gate[joining],
+                                                       minlength=self.world.n_gates)
+
+    # ---- 5. reconsidering in queues -------------------------------------------------------------
+    def _queue_counts(self, queued: np.ndarray) -> np.ndarray:
+        p, n_g = self.people, self.world.n_gates
+        cohort = p.gate[queued].astype(np.int64) * self.n_days + p.queue_day[queued]
+        return np.bincount(cohort, minlength=n_g * self.n_days).reshape(n_g, self.n_days)
+
+    def _reconsider_queues(self, t: int, choice: tuple) -> None:
+        p, beh = self.people, self.config.behaviour
+        queued = np.flatnonzero(p.view("state") == State.QUEUED)
+        rng = self.streams["reconsider"]
+        thinking = queued[rng.random(len(queued)) < beh.reconsider_share]
+        if len(thinking) == 0:
+            return
+        total = self.normal_queue + self._queue_counts(queued)
+        ahead = np.cumsum(total, axis=1) - total * 0.5  # people ahead, mid-cohort
+        gate, day = p.gate[thinking], p.queue_day[thinking]
+        capacity = np.maximum(self.expected_capacity[t, gate], 1e-9)
+        remaining = np.minimum(ahead[gate, day] / capacity, 1e3)
+        _, stratum_u, _ = choice
+        stay = (self.routes.static_exit_utility[gate] + stratum_u[p.stratum[thinking], gate]
+                - beh.beta_wait * remaining + beh.switch_cost)
+        nodes = self._site_node(gate)
+        picked = self._choose(thinking, nodes, t, choice, stay_utility=stay)
+        self._send_home(thinking[picked == HOME])
+        switch = picked >= 0
+        self._travel(thinking[switch], nodes[switch], picked[switch], t)
+
+    # ---- 6.-7. ordinary traffic and service --------------------------------------------------
+    def _serve(self, t: int, choice: tuple) -> None:
+        w, p, pol, rec = self.world, self.people, self.policy, self.record
+        rng_normal, rng_border = self.streams["normal"], self.streams["border"]
+        normal_today = w.gate_normal * pol.normal_factor[t] * pol.open[t] * self.scale
+        self.normal_queue[:, t] += rng_normal.poisson(normal_today)
+        capacity = stochastic_round(w.gate_capacity * pol.capacity_factor[t] * self.scale,
+                                    rng_border) * pol.open[t]
+        queued = np.flatnonzero(p.view("state") == State.QUEUED)
+        fleeing_counts = self._queue_counts(queued)
+        normal_served, fleeing_served = serve_queues(capacity, w.gate_mode == AIR,
+                                                     self.normal_queue, fleeing_counts,
+                                                     rng_border)
+        self.normal_queue -= normal_served
+        served = queued[pick_served(p.gate[queued], p.queue_day[queued], p.t_arrive[queued],
+                                    fleeing_served)]
+        gate, stratum = p.gate[served], p.stratum[served]
+        n_g = w.n_gates
+        rec.gate["capacity"][t] = capacity
+        rec.gate["crossed_normal"][t] = normal_served.sum(axis=1)
+        crossed_normal_by_country = np.bincount(w.gate_country,
+                                                weights=rec.gate["crossed_normal"][t],
+                                                minlength=w.n_countries)
+        rec.country["entered_normal"][t] = crossed_normal_by_country
+        self.normal_abroad += crossed_normal_by_country.astype(np.int64)
+
+        # passport control on the Russian side: draft offices, then exit bans
+        drafted = self.routes.eligible[stratum] & (rng_border.random(len(served))
+                                                   < pol.draft_probability[t, gate])
+        banned = ~drafted & pol.exit_banned[t, gate, stratum]
+        stopped = served[drafted]
+        p.state[stopped] = State.STOPPED
+        rec.gate["stopped"][t] = np.bincount(gate[drafted], minlength=n_g)
+        rec.gate["refused"][t] += np.bincount(gate[banned], minlength=n_g)
+        self._reroute(served[banned], self._site_node(gate[banned]), t, choice)
+        # the destination's entry rules
+        out = ~drafted & ~banned
+        refused_entry = out & pol.visa_ban[t, gate] & ~self.routes.exempt[stratum]
+        crossing = out & ~refused_entry
+        rec.gate["crossed_fleeing"][t] = np.bincount(gate[out], minlength=n_g)
+        rec.country["refused_entry"][t] = np.bincount(w.gate_country[gate[refused_entry]],
+                                                      minlength=w.n_countries)
+        self._reroute(served[refused_entry], self._site_node(gate[refused_entry]), t, choice)
+        entered = served[crossing]
+        p.state[entered] = State.ABROAD
+        p.country[entered] = w.gate_country[p.gate[entered]]
+        p.t_cross[entered] = t
+        rec.country["entered_fleeing"][t] = np.bincount(p.country[entered],
+                                                        minlength=w.n_countries)
+        wait = np.maximum(t + 0.5 - p.t_arrive[served[out]], 0.0)
+        rec.gate["wait_days_sum"][t] = np.bincount(gate[out], weights=wait, minlength=n_g)
+
+    # ---- 8. abroad ----------------------------------------------------------------------------
+    def _move_abroad(self, t: int) -> None:
+        w, p, rec = self.world, self.people, self.record
+        rng = self.streams["abroad"]
+        state = p.view("state")
+        abroad = np.flatnonzero(((state == State.ABROAD) | (state == State.ONWARD))
+                                & (p.view("t_cross") < t))
+        country = p.country[abroad]
+        total = self.onward_total[country]
+        draw = rng.random(len(abroad))
+        moving = draw < 1.0 - np.exp(-total)
+        movers, from_c = abroad[moving], country[moving]
+        # which link: proportional to the links' rates
+        pick = rng.random(len(movers)) * self.onward_total[from_c]
+        link = (pick[:, None] >= self.onward_cumulative[from_c]).sum(axis=1)
+        link = np.minimum(link, self.onward_to.shape[1] - 1)
+        to_c = self.onward_to[from_c, link]
+        back = to_c == w.return_country
+        p.state[movers[back]] = State.RETURNED
+        p.state[movers[~back]] = State.ONWARD
+        p.country[movers] = to_c
+        p.t_cross[movers] = t
+        n_c = w.n_countries
+        rec.country["returned_fleeing"][t] = np.bincount(from_c[back], minlength=n_c)
+        rec.country["onward_fleeing"][t] = np.bincount(from_c[~back], minlength=n_c)
+        rec.country["entered_onward"][t] = np.bincount(to_c[~back], minlength=n_c)
+        leaving = rng.binomial(self.normal_abroad, 1.0 / w.country_normal_stay_days)
+        self.normal_abroad -= leaving
+        rec.country["left_normal"][t] = leaving
+
+    # ---- 9. records ----------------------------------------------------------------------------
+    def _record_end_of_day(self, t: int) -> None:
+        w, p, rec = self.world, self.people, self.record
+        state = p.view("state")
+        queued = np.flatnonzero(state == State.QUEUED)
+        fleeing_q = np.bincount(p.gate[queued], minlength=w.n_gates)
+        normal_q = self.normal_queue.sum(axis=1)
+        rec.gate["queue_fleeing"][t] = fleeing_q
+        rec.gate["queue_normal"][t] = normal_q
+        self.wait_estimate[t + 1] = (fleeing_q + normal_q) / np.maximum(
+            self.expected_capacity[t], 1e-9)
+        here = (state == State.ABROAD) | (state == State.ONWARD)
+        rec.country["present_fleeing"][t] = np.bincount(p.view("country")[here],
+                                                        minlength=w.n_countries)
+        rec.country["present_normal"][t] = self.normal_abroad
+        rec.region["at_home"][t] = self.at_home.sum(axis=1)
+
+    # ---- invariants ---------------------------------------------------------------------------
+    def people_accounted(self) -> int:
+        """Men at home plus individuals not back home: equals the initial population."""
+        state = self.people.view("state")
+        return int(self.at_home.sum() + np.count_nonzero(state != State.WENT_HOME))

@@ -1,0 +1,74 @@
+"""Decision submodels: the pressure timeline, logit draws, and the intensity index."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from sim.behaviour import categorical_draws, intensity_index, logit_choice, make_timeline
+from sim.config import BehaviourConfig, RumourConfig
+
+
+def test_pressure_starts_at_the_announcement_hour():
+    beh = BehaviourConfig(announcement="2022-09-21T09:00", pressure_decay_days=5.0,
+                          pressure_floor=0.0)
+    tl = make_timeline(beh, dt.date(2022, 9, 20), 3)
+    assert tl.pressure[0] == 0.0 and tl.exposure[0] == 0.0
+    assert tl.exposure[1] == pytest.approx(15 / 24)
+    # midpoint of 09:00-24:00 is 7.5 h after the announcement
+    assert tl.pressure[1] == pytest.approx(np.exp(-(7.5 / 24) / 5.0))
+    assert tl.exposure[2] == 1.0
+    assert tl.pressure[2] == pytest.approx(np.exp(-(15 / 24 + 0.5) / 5.0))
+
+
+def test_pressure_drops_after_mobilisation_ends():
+    beh = BehaviourConfig(announcement="2022-09-21T00:00", mobilisation_end="2022-10-28",
+                          pressure_floor=0.2, pressure_after_end=0.5, pressure_decay_days=1.0)
+    tl = make_timeline(beh, dt.date(2022, 10, 27), 3)
+    assert tl.pressure[2] == pytest.approx(tl.pressure[1] * 0.5, rel=1e-3)
+
+
+def test_rumours_apply_on_their_days_only():
+    beh = BehaviourConfig(rumours=[RumourConfig(start="2022-09-22", end="2022-09-23",
+                                                intensity=2.0)])
+    tl = make_timeline(beh, dt.date(2022, 9, 21), 4)
+    np.testing.assert_array_equal(tl.rumour, [0, 2, 2, 0])
+
+
+def test_logit_choice_reproduces_logit_probabilities():
+    rng = np.random.default_rng(3)
+    u = np.log(np.array([[0.2, 0.3, 0.5]]))
+    picks = logit_choice(np.repeat(u, 60_000, axis=0), rng)
+    freq = np.bincount(picks, minlength=3) / len(picks)
+    np.testing.assert_allclose(freq, [0.2, 0.3, 0.5], atol=0.01)
+
+
+def test_logit_choice_never_picks_unavailable_options():
+    rng = np.random.default_rng(4)
+    u = np.array([[0.0, -np.inf, 1.0], [-np.inf, -np.inf, -np.inf]])
+    picks = logit_choice(np.repeat(u, 500, axis=0), rng)
+    assert set(picks[::2]) <= {0, 2}
+    assert (picks[1::2] == -1).all()
+
+
+def test_intensity_index_has_population_weighted_mean_one_before_the_exponent():
+    class FakeWorld:
+        region_deaths_per_100k = np.array([0.0, 2.0, 10.0])
+        region_men = np.array([100, 300, 600])
+
+    beh = BehaviourConfig(intensity_exponent=1.0, intensity_shrinkage=2.0)
+    index = intensity_index(FakeWorld(), beh)
+    assert np.average(index, weights=FakeWorld.region_men) == pytest.approx(1.0)
+    assert index[0] < index[1] < index[2]
+
+
+def test_categorical_draws_match_each_rows_shares():
+    rng = np.random.default_rng(5)
+    weights = np.array([[1.0, 0.0, 3.0], [0.0, 2.0, 0.0], [0.0, 0.0, 0.0], [5.0, 5.0, 0.0]])
+    counts = np.array([40_000, 7, 0, 40_000])
+    rows, cats = categorical_draws(weights, counts, rng)
+    np.testing.assert_array_equal(np.bincount(rows, minlength=4), counts)
+    assert (cats[rows == 1] == 1).all()
+    assert not ((rows == 0) & (cats == 1)).any() and not ((rows == 3) & (cats == 2)).any()
+    assert abs(np.mean(cats[rows == 0] == 2) - 0.75) < 0.01
+    assert abs(np.mean(cats[rows == 3] == 0) - 0.5) < 0.01

@@ -1,0 +1,64 @@
+"""`python -m sim` end to end: the results folder, and bad input stopping before any output."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim.config import load_config, to_sim_config
+from sim.errors import ConfigError
+
+
+def run_cli(tmp_path, *overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", f"hydra.run.dir={tmp_path}", "progress=false",
+         "population.scale=0.002", *overrides],
+        capture_output=True, text=True, timeout=300)
+
+
+def test_run_writes_daily_summary_and_config_snapshot(tmp_path):
+    proc = run_cli(tmp_path, "seed=5")
+    assert proc.returncode == 0, proc.stderr
+    daily = pd.read_csv(tmp_path / "daily.csv")
+    assert list(daily.columns) == ["date", "node", "node_type", "metric", "value"]
+    assert {"land_post", "air_route", "country", "region"} <= set(daily.node_type)
+    assert {"crossed_fleeing", "crossed_normal", "queue", "mean_wait_days", "refused",
+            "onward_departures", "returns"} <= set(daily.metric)
+    assert daily.date.min() == "2022-09-14" and daily.date.max() == "2022-11-30"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["seed"] == 5 and summary["policy"] == "historical"
+    assert summary["left_russia"] > 0
+    assert (tmp_path / ".hydra" / "config.yaml").exists()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_invalid_policy_stops_before_writing_results(tmp_path):
+    proc = run_cli(tmp_path, "policy.actions.0.targets=[NOWHERE]")
+    assert proc.returncode != 0
+    assert "NOWHERE" in proc.stderr + proc.stdout
+    assert not (tmp_path / "daily.csv").exists()
+
+
+@pytest.mark.parametrize(("override", "field"), [
+    ("population.scale=0", "population.scale"),
+    ("population.scale=1.5", "population.scale"),
+    ("end=2022-09-01", "end"),
+    ("behaviour.beta_wait=-1", "behaviour.beta_wait"),
+    ("behaviour.reconsider_share=2", "behaviour.reconsider_share"),
+    ("network.road_km_per_day=0", "network.road_km_per_day"),
+])
+def test_invalid_config_values_are_named(override, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        load_config([override])
+
+
+def test_wrongly_typed_override_is_rejected_by_the_schema():
+    with pytest.raises(Exception, match="seed"):
+        load_config(["seed=abc"])
+
+
+def test_plain_dict_config_is_validated():
+    with pytest.raises(ConfigError, match="start"):
+        to_sim_config({"start": "not a date"})

@@ -1,0 +1,135 @@
+"""Invariants of whole runs, and behaviour that must change when a policy changes."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.config import ActionConfig, ActionKind
+from sim.model import MobilisationModel
+from sim.outputs import daily_table
+from sim.population import State
+
+from .conftest import small_config
+
+
+def with_actions(cfg, *actions: ActionConfig, name: str = "variant"):
+    cfg.policy.actions = [*cfg.policy.actions, *actions]
+    cfg.policy.name = name
+    return cfg
+
+
+def without_kind(cfg, kind: ActionKind):
+    cfg.policy.actions = [a for a in cfg.policy.actions if a.kind is not kind]
+    cfg.policy.name = f"no {kind.value}"
+    return cfg
+
+
+def test_people_are_conserved_and_capacity_respected_every_day():
+    model = MobilisationModel(small_config())
+    total = int(model.initial_home.sum())
+    rec = model.record.gate
+    for t in range(model.n_days):
+        model.step()
+        assert model.people_accounted() == total, f"day {t}"
+        assert (model.at_home >= 0).all()
+        passed = rec["crossed_fleeing"][t] + rec["crossed_normal"][t]
+        assert (passed <= rec["capacity"][t]).all(), f"day {t}"
+    assert model.record.gate["crossed_fleeing"].sum() > 0
+
+
+def test_states_add_up_to_the_departures(historical_run):
+    m = historical_run
+    state = m.people.view("state")
+    decided = m.record.region["departures"].sum()
+    assert len(state) >= decided  # re-departures after going home make new individuals too
+    crossed = m.record.gate["crossed_fleeing"].sum()
+    refused_entry = m.record.country["refused_entry"].sum()
+    stopped = m.record.gate["stopped"].sum()
+    out = np.isin(state, [State.ABROAD, State.ONWARD, State.RETURNED]).sum()
+    # everyone who left Russia and was let in is abroad, moved on, or came back
+    assert crossed - refused_entry == out
+    assert stopped == np.count_nonzero(state == State.STOPPED)
+
+
+def test_same_seed_same_outputs_and_other_seed_differs():
+    a = MobilisationModel(small_config("seed=7"))
+    b = MobilisationModel(small_config("seed=7"))
+    c = MobilisationModel(small_config("seed=8"))
+    for m in (a, b, c):
+        m.run()
+    pd.testing.assert_frame_equal(daily_table(a), daily_table(b))
+    assert not daily_table(a).equals(daily_table(c))
+
+
+def test_closing_a_post_stops_every_crossing_there_from_that_date():
+    cfg = with_actions(small_config(), ActionConfig(kind=ActionKind.close, targets=["GE-01"],
+                                                    start="2022-09-26"))
+    model = MobilisationModel(cfg)
+    model.run()
+    g = model.world.gate_index()["GE-01"]
+    t = (dt.date(2022, 9, 26) - model.start_date).days
+    rec = model.record.gate
+    assert rec["crossed_fleeing"][:t, g].sum() > 0
+    assert rec["crossed_fleeing"][t:, g].sum() == 0
+    assert rec["crossed_normal"][t:, g].sum() == 0
+
+
+def test_a_policy_on_one_post_leaves_the_run_identical_until_it_starts():
+    base = MobilisationModel(small_config("policy=open", "seed=3"))
+    varied = MobilisationModel(with_actions(small_config("policy=open", "seed=3"), ActionConfig(
+        kind=ActionKind.close, targets=["FI-01"], start="2022-09-27")))
+    for m in (base, varied):
+        m.run()
+    t = (dt.date(2022, 9, 27) - base.start_date).days
+    for metric, values in base.record.gate.items():
+        np.testing.assert_array_equal(values[:t], varied.record.gate[metric][:t], metric)
+    assert not np.array_equal(base.record.gate["crossed_fleeing"][t:],
+                              varied.record.gate["crossed_fleeing"][t:])
+
+
+def test_removing_draft_offices_never_lowers_departures():
+    with_office, without = 0.0, 0.0
+    for seed in (1, 2, 3):
+        a = MobilisationModel(small_config(f"seed={seed}"))
+        b = MobilisationModel(without_kind(small_config(f"seed={seed}"), ActionKind.draft_office))
+        a.run()
+        b.run()
+        with_office += a.record.gate["crossed_fleeing"].sum()
+        without += b.record.gate["crossed_fleeing"].sum()
+        assert b.record.gate["stopped"].sum() == 0
+        assert a.record.gate["stopped"].sum() > 0
+    assert without >= with_office
+
+
+def test_finnish_visa_ban_cuts_entries_to_finland():
+    open_run = MobilisationModel(small_config("policy=open"))
+    banned = MobilisationModel(with_actions(small_config("policy=open"), ActionConfig(
+        kind=ActionKind.visa_ban, targets=["FI"], start="2022-09-30", normal_traffic_factor=0.3)))
+    for m in (open_run, banned):
+        m.run()
+    fi = open_run.world.country_index()["FI"]
+    t = (dt.date(2022, 9, 30) - open_run.start_date).days + 2
+    entered = {name: (m.record.country["entered_fleeing"][t:, fi].sum()
+                      + m.record.country["entered_normal"][t:, fi].sum())
+               for name, m in (("open", open_run), ("banned", banned))}
+    assert entered["banned"] < 0.6 * entered["open"]
+
+
+def test_exit_ban_for_everyone_stops_departures_after_it_starts():
+    cfg = with_actions(small_config(), ActionConfig(kind=ActionKind.exit_ban, targets=["all"],
+                                                    start="2022-09-26", categories=["all"]))
+    model = MobilisationModel(cfg)
+    model.run()
+    t = (dt.date(2022, 9, 26) - model.start_date).days
+    assert model.record.gate["crossed_fleeing"][t:].sum() == 0
+    assert model.record.region["departures"][t + 1:].sum() == 0
+
+
+@pytest.mark.parametrize("scale", ["0.002", "0.02"])
+def test_totals_scale_with_the_population(scale):
+    model = MobilisationModel(small_config(f"population.scale={scale}"))
+    model.run()
+    per_capita = model.record.gate["crossed_fleeing"].sum() / model.initial_home.sum()
+    assert 0.002 < per_capita < 0.1
