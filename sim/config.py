@@ -15,6 +15,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import ConfigError
 
@@ -48,7 +49,7 @@ class ActionConfig:
 
 @dataclass
 class PolicyConfig:
-    name: str = MISSING
+    name: str = "open"
     description: str = ""
     actions: list[ActionConfig] = field(default_factory=list)
 
@@ -179,8 +180,12 @@ def to_sim_config(cfg: SimConfig | DictConfig | dict[str, Any]) -> SimConfig:
     if isinstance(cfg, SimConfig):
         obj = cfg
     else:
-        merged = OmegaConf.merge(OmegaConf.structured(SimConfig), cfg)
-        obj = OmegaConf.to_object(merged)
+        try:
+            merged = OmegaConf.merge(OmegaConf.structured(SimConfig), cfg)
+            obj = OmegaConf.to_object(merged)
+        except OmegaConfBaseException as err:
+            key = getattr(err, "full_key", None) or "config"
+            raise ConfigError(str(key), str(err).splitlines()[0]) from None
     assert isinstance(obj, SimConfig)
     validate_config(obj)
     return obj

@@ -37,7 +37,7 @@ from sim.behaviour import (
     make_timeline,
 )
 from sim.border import pick_served, serve_queues, stochastic_round
-from sim.config import SimConfig, parse_date, to_sim_config
+from sim.config import SimConfig, load_config, parse_date, to_sim_config
 from sim.network import AIR, World, build_world
 from sim.policy import CompiledPolicy, compile_policy
 from sim.population import People, State, Strata, initial_counts, make_strata
@@ -127,7 +127,7 @@ class MobilisationModel(mesa.Model):
 
     def __init__(self, config: SimConfig | Any | None = None, *, rng: int | None = None,
                  world: World | None = None) -> None:
-        cfg = to_sim_config(config if config is not None else SimConfig())
+        cfg = to_sim_config(config) if config is not None else load_config()
         seed = cfg.seed if rng is None else int(rng)
         super().__init__(rng=seed)
         self.config, self.seed = cfg, seed

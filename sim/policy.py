@@ -18,8 +18,10 @@ from sim.errors import ConfigError
 from sim.network import AIR, DOCUMENT_LEVELS, LAND, World
 from sim.population import MEANS_LEVELS, Strata
 
-RESTRICTING = {ActionKind.close, ActionKind.restrict, ActionKind.draft_office,
-               ActionKind.exit_ban, ActionKind.visa_ban}
+# New actions of these kinds feed rumours that the borders will close (behaviour: hazard). Draft
+# offices are left out: they deter (through the exits' utility), they do not close a border, and
+# removing one must never lower departures.
+RESTRICTING = {ActionKind.close, ActionKind.restrict, ActionKind.exit_ban, ActionKind.visa_ban}
 
 
 @dataclass(frozen=True)

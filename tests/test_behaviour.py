@@ -46,7 +46,7 @@ def test_logit_choice_reproduces_logit_probabilities():
 def test_logit_choice_never_picks_unavailable_options():
     rng = np.random.default_rng(4)
     u = np.array([[0.0, -np.inf, 1.0], [-np.inf, -np.inf, -np.inf]])
-    picks = logit_choice(np.repeat(u, 500, axis=0), rng)
+    picks = logit_choice(np.tile(u, (500, 1)), rng)
     assert set(picks[::2]) <= {0, 2}
     assert (picks[1::2] == -1).all()
 
