@@ -106,7 +106,7 @@ class BehaviourConfig:
     announcement: str = "2022-09-21T09:00"  # the decree: mobilisation pressure starts here
     mobilisation_end: str = "2022-10-28"  # Shoigu declares the call-up complete
     # hazard of deciding to flee, per day: hazard_base x pressure x multipliers
-    hazard_base: float = 0.004
+    hazard_base: float = 0.0006
     pressure_decay_days: float = 5.0
     pressure_floor: float = 0.15
     pressure_after_end: float = 0.3  # share of the pressure left after mobilisation_end
@@ -115,8 +115,11 @@ class BehaviourConfig:
     age_multiplier: list[float] = field(default_factory=lambda: [1.2, 1.3, 0.9, 0.4])
     military_multiplier: float = 1.5
     means_multiplier: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0])
+    # internal passport only, foreign passport, Schengen visa, visa with an exempting reason:
+    # those already holding travel documents were readier to leave at once
+    documents_multiplier: list[float] = field(default_factory=lambda: [0.6, 1.5, 3.0, 3.0])
     rumour_weight: float = 1.0
-    restriction_rumour_weight: float = 2.0  # new restrictions seen raise fear of closure
+    restriction_rumour_weight: float = 0.5  # new restrictions seen raise fear of closure
     rumour_memory_days: float = 3.0
     rumours: list[RumourConfig] = field(default_factory=list)
     peer_weight: float = 10.0
@@ -126,7 +129,7 @@ class BehaviourConfig:
     beta_wait: float = 0.4  # per day of expected queue
     beta_money: float = 1.5  # per budget of fare
     budget_rub: list[float] = field(default_factory=lambda: [30000.0, 120000.0, 500000.0])
-    beta_attractiveness: float = 1.5
+    beta_attractiveness: float = 4.0
     beta_air: float = 0.0  # alternative-specific constant of flying
     beta_size: float = 1.0  # on ln(capacity): an exit's "size" as an aggregate alternative
     beta_draft: float = 6.0  # per unit probability of call-up at the post (eligible men)
@@ -253,7 +256,11 @@ def validate_config(cfg: SimConfig) -> None:
     _check_range("behaviour.reconsider_share", beh.reconsider_share, 0.0, 1.0)
     for i, b in enumerate(beh.budget_rub):
         _check_range(f"behaviour.budget_rub[{i}]", b, 0.0, low_open=True)
-    for i, m in enumerate([*beh.age_multiplier, *beh.means_multiplier]):
+    if len(beh.documents_multiplier) != 4:
+        raise ConfigError("behaviour.documents_multiplier", "needs four values (internal "
+                          "passport, foreign passport, Schengen visa, exempt)")
+    for i, m in enumerate([*beh.age_multiplier, *beh.means_multiplier,
+                           *beh.documents_multiplier]):
         _check_range(f"behaviour multiplier [{i}]", m, 0.0)
     for i, rumour in enumerate(beh.rumours):
         r_start = parse_date(rumour.start, f"behaviour.rumours[{i}].start")

@@ -173,7 +173,8 @@ class MobilisationModel(mesa.Model):
         s = self.strata
         self.stratum_multiplier = (np.asarray(beh.age_multiplier)[s.age]
                                    * np.where(s.military, beh.military_multiplier, 1.0)
-                                   * np.asarray(beh.means_multiplier)[s.means])
+                                   * np.asarray(beh.means_multiplier)[s.means]
+                                   * np.asarray(beh.documents_multiplier)[s.documents])
         # accessibility is measured against the data's network with no queues and no policy
         rc = self.routes
         ref_exit = rc.exit_utility(np.zeros(w.n_gates))
