@@ -20,7 +20,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from experiments.sweep import (
+from sim.config import CONF_DIR, to_sim_config
+from sim.errors import InputError
+from sim.model import MobilisationModel
+from sim.outputs import write_outputs
+from sim.sweep import (
     SUMMARY_FILE,
     SweepSummary,
     config_fingerprint,
@@ -28,10 +32,6 @@ from experiments.sweep import (
     read_json,
     write_job_status,
 )
-from sim.config import CONF_DIR, to_sim_config
-from sim.errors import InputError
-from sim.model import MobilisationModel
-from sim.outputs import write_outputs
 
 log = logging.getLogger("sim")
 

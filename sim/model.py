@@ -46,7 +46,8 @@ STREAMS = ("population", "departures", "routes", "travel", "reconsider", "normal
            "abroad")
 
 GATE_METRICS = ("crossed_fleeing", "crossed_normal", "queue_fleeing", "queue_normal",
-                "wait_days_sum", "arrivals", "refused", "stopped", "capacity")
+                "wait_days_sum", "arrivals", "refused", "refused_entry", "stopped", "capacity",
+                "served_fleeing")
 COUNTRY_METRICS = ("entered_fleeing", "entered_onward", "entered_normal", "onward_fleeing",
                    "returned_fleeing", "left_normal", "present_fleeing", "present_normal",
                    "refused_entry")
@@ -434,6 +435,7 @@ class MobilisationModel(mesa.Model):
     # ---- 6.-7. ordinary traffic and service --------------------------------------------------
     def _serve(self, t: int, choice: tuple) -> None:
         w, p, pol, rec = self.world, self.people, self.policy, self.record
+        n_g = w.n_gates
         rng_normal, rng_border = self.streams["normal"], self.streams["border"]
         normal_today = w.gate_normal * pol.normal_factor[t] * pol.open[t] * self.scale
         self.normal_queue[:, t] += rng_normal.poisson(normal_today)
@@ -448,8 +450,8 @@ class MobilisationModel(mesa.Model):
         served = queued[pick_served(p.gate[queued], p.queue_day[queued], p.t_arrive[queued],
                                     fleeing_served)]
         gate, stratum = p.gate[served], p.stratum[served]
-        n_g = w.n_gates
         rec.gate["capacity"][t] = capacity
+        rec.gate["served_fleeing"][t] = np.bincount(gate, minlength=n_g)
         rec.gate["crossed_normal"][t] = normal_served.sum(axis=1)
         crossed_normal_by_country = np.bincount(w.gate_country,
                                                 weights=rec.gate["crossed_normal"][t],
@@ -470,7 +472,8 @@ class MobilisationModel(mesa.Model):
         out = ~drafted & ~banned
         refused_entry = out & pol.visa_ban[t, gate] & ~self.routes.exempt[stratum]
         crossing = out & ~refused_entry
-        rec.gate["crossed_fleeing"][t] = np.bincount(gate[out], minlength=n_g)
+        rec.gate["crossed_fleeing"][t] = np.bincount(gate[crossing], minlength=n_g)
+        rec.gate["refused_entry"][t] = np.bincount(gate[refused_entry], minlength=n_g)
         rec.country["refused_entry"][t] = np.bincount(w.gate_country[gate[refused_entry]],
                                                       minlength=w.n_countries)
         self._reroute(served[refused_entry], self._site_node(gate[refused_entry]), t, choice)
@@ -480,8 +483,8 @@ class MobilisationModel(mesa.Model):
         p.t_cross[entered] = t
         rec.country["entered_fleeing"][t] = np.bincount(p.country[entered],
                                                         minlength=w.n_countries)
-        wait = np.maximum(t + 0.5 - p.t_arrive[served[out]], 0.0)
-        rec.gate["wait_days_sum"][t] = np.bincount(gate[out], weights=wait, minlength=n_g)
+        wait = np.maximum(t + 0.5 - p.t_arrive[entered], 0.0)
+        rec.gate["wait_days_sum"][t] = np.bincount(gate[crossing], weights=wait, minlength=n_g)
 
     # ---- 8. abroad ----------------------------------------------------------------------------
     def _move_abroad(self, t: int) -> None:

@@ -179,7 +179,7 @@ def compile_policy(policy: PolicyConfig, world: World, strata: Strata, start: dt
             banned[days, gates] |= cats
         elif kind is ActionKind.visa_ban:
             visa_ban[days, gates] = True
-        if kind in RESTRICTING or (kind is ActionKind.capacity_factor and action.factor < 1):
+        if kind in RESTRICTING:
             news[days.start] += 1.0
     return CompiledPolicy(name=policy.name, open=is_open, capacity_factor=capacity,
                           draft_probability=1.0 - not_drafted, normal_factor=normal,

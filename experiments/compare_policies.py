@@ -1,0 +1,409 @@
+"""Compare policies: every scenario x the same seeds, then medians, intervals, paired differences.
+
+    python -m experiments.compare_policies                      # the catalogue, 20 seeds
+    python -m experiments.compare_policies policies=[open,historical,russia_closes] seeds=5
+    python -m experiments.compare_policies --config-name experiment/compare_close_day
+
+Configuration: conf/experiment/compare.yaml. Every scenario runs with the same seeds (common
+random numbers: `sim.model.random_streams`), so the difference between a scenario and the
+baseline in one seed is the policy's effect plus much less noise than the difference between
+independent runs; the report gives the median and the 90 % interval of those paired
+differences over seeds. Runs go to `n_jobs` worker processes, each building the World once.
+
+The report folder (results/comparisons/NAME) appears whole or not at all: comparison.csv,
+runs.csv, daily.csv, plots, summary.md, and the configuration used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+import pandas as pd
+from hydra.errors import HydraException
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from sim.config import CONF_DIR, SimConfig, parse_date
+from sim.errors import ConfigError, InputError
+from sim.sweep import (
+    atomic_folder,
+    compose_sim_config,
+    effective_jobs,
+    parallel_map,
+    quantiles,
+    tables_for,
+    world_for,
+)
+
+log = logging.getLogger("experiments.compare_policies")
+
+POLICY_DIR = CONF_DIR / "policy"
+# a daily mean wait counts towards the 'longest wait' only where this many people crossed that
+# day (real-population equivalent), so that one unlucky traveller at a quiet post does not
+WAIT_MIN_CROSSINGS = 100.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    label: str  # in the words of the report
+    unit: str
+
+
+OUTCOMES = (
+    Outcome("left_by_2022_10_04", "Men who left Russia by 4 Oct", "people"),
+    Outcome("left_by_end", "Men who left Russia by the end", "people"),
+    Outcome("stopped_at_border", "Called up at the border", "people"),
+    Outcome("refused_at_border", "Turned back at the border", "people"),
+    Outcome("refused_entry", "Refused entry by the destination", "people"),
+    Outcome("mean_wait_days", "Mean wait at the border", "days"),
+    Outcome("peak_wait_days", "Longest mean wait at one exit on one day", "days"),
+    Outcome("peak_queue", "Longest queue at one exit", "people"),
+    Outcome("still_queued_at_end", "Still queuing at the end", "people"),
+    Outcome("went_home", "Gave up and went home", "people"),
+)
+DAILY_SERIES = {
+    "departures": "Men leaving Russia per day",
+    "stopped": "Called up at the border per day",
+    "mean_wait_days": "Mean wait of those crossing (days)",
+    "queued": "Men queuing at the border",
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named configuration: a policy file and any further overrides of the simulation."""
+
+    name: str
+    label: str
+    overrides: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    scenario: str
+    seed: int
+    config: SimConfig
+
+
+# ---- what to run --------------------------------------------------------------------------------
+def catalogue() -> list[str]:
+    """Every policy file in conf/policy/, the baseline-like ones first."""
+    names = sorted(p.stem for p in POLICY_DIR.glob("*.yaml"))
+    first = [n for n in ("open", "historical") if n in names]
+    return first + [n for n in names if n not in first]
+
+
+def _label(name: str, labels: dict[str, str]) -> str:
+    return labels.get(name) or name.replace("_", " ").capitalize()
+
+
+def scenarios_from(cfg: DictConfig) -> list[Scenario]:
+    """The scenarios of the experiment config: policies (a list, or `all` = the catalogue), the
+    named variants, and the baseline (added if missing: every difference is taken from it)."""
+    labels = dict(cfg.get("labels") or {})
+    policies = cfg.policies
+    if isinstance(policies, str):
+        if policies != "all":
+            raise ConfigError("policies", f"'{policies}': give a list of policy names or 'all'")
+        names = catalogue()
+    else:
+        names = [str(p) for p in policies]
+    scenarios = [Scenario(n, _label(n, labels), (f"policy={n}",)) for n in names]
+    for name, overrides in (cfg.get("variants") or {}).items():
+        if not isinstance(overrides, ListConfig | list):
+            raise ConfigError(f"variants.{name}", "give a list of overrides, e.g. "
+                              "[policy=russia_closes, policy.actions.0.start=2022-09-23]")
+        scenarios.append(Scenario(str(name), _label(str(name), labels),
+                                  tuple(str(o) for o in overrides)))
+    seen = [s.name for s in scenarios]
+    duplicates = sorted({n for n in seen if seen.count(n) > 1})
+    if duplicates:
+        raise ConfigError("policies", f"scenario names given twice: {duplicates}")
+    if cfg.baseline not in seen:
+        base = str(cfg.baseline)
+        scenarios.insert(0, Scenario(base, _label(base, labels), (f"policy={base}",)))
+    return scenarios
+
+
+def seeds_from(cfg: DictConfig) -> list[int]:
+    """`seeds: 20` means 20 seeds from `first_seed`; a list is taken as it is."""
+    if isinstance(cfg.seeds, ListConfig | list):
+        seeds = [int(s) for s in cfg.seeds]
+    else:
+        seeds = list(range(int(cfg.first_seed), int(cfg.first_seed) + int(cfg.seeds)))
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError("seeds", f"{seeds}: need at least one seed, none repeated")
+    return seeds
+
+
+def build_jobs(scenarios: list[Scenario], seeds: list[int], scale: float,
+               sim_overrides: list[str]) -> list[Job]:
+    """Compose and check every scenario once (bad input stops here, before any run), then one
+    job per scenario and seed, seed-major so that partial progress covers every scenario."""
+    from sim.policy import compile_policy
+    from sim.population import make_strata
+
+    configs: dict[str, SimConfig] = {}
+    for sc in scenarios:
+        overrides = [f"population.scale={scale}", "progress=false", *sim_overrides,
+                     *sc.overrides]
+        try:
+            cfg = compose_sim_config(overrides)
+        except HydraException as err:
+            raise ConfigError(f"scenario {sc.name}", str(err)) from None
+        world = world_for(cfg.network)
+        compile_policy(cfg.policy, world, make_strata(list(cfg.population.age_bands)),
+                       parse_date(cfg.start, "start"), parse_date(cfg.end, "end"))
+        configs[sc.name] = cfg
+    return [Job(sc.name, seed, dataclasses.replace(configs[sc.name], seed=seed))
+            for seed in seeds for sc in scenarios]
+
+
+# ---- one run ------------------------------------------------------------------------------------
+def run_job(job: Job) -> dict[str, Any]:
+    """Run one scenario and seed on this process's World; return its outcomes and series."""
+    from sim.model import MobilisationModel
+
+    model = MobilisationModel(job.config, world=world_for(job.config.network))
+    model.run()
+    return {"scenario": job.scenario, "seed": job.seed, **run_outcomes(model)}
+
+
+def run_outcomes(model: Any) -> dict[str, Any]:
+    """Outcomes of a finished run, real-population equivalents (agent counts / scale).
+
+    'Left Russia' counts the men let into another country: a man refused entry at a closed
+    destination crossed passport control but is back at the exit, re-planning, and would be
+    counted twice if he then left elsewhere.
+    """
+    from sim.population import State
+
+    rec, world, scale = model.record, model.world, model.scale
+    gate, country = rec.gate, rec.country
+    dates = np.array(rec.dates, dtype="datetime64[D]")
+    entered = country["entered_fleeing"] / scale  # [T, C], first country entered
+    left_daily = entered.sum(axis=1)
+    crossed = gate["crossed_fleeing"] / scale  # [T, G]
+    wait_sum = gate["wait_days_sum"] / scale
+    queue_fleeing = gate["queue_fleeing"] / scale
+    queue_all = queue_fleeing + gate["queue_normal"] / scale
+    daily_wait = np.divide(wait_sum.sum(axis=1), crossed.sum(axis=1),
+                           out=np.full(len(dates), np.nan), where=crossed.sum(axis=1) > 0)
+    busy = crossed >= WAIT_MIN_CROSSINGS
+    gate_wait = np.divide(wait_sum, crossed, out=np.full_like(crossed, np.nan), where=busy)
+    by_destination = entered.sum(axis=0)
+    state = model.people.view("state")
+    outcomes = {
+        "left_by_2022_10_04": float(left_daily[dates <= np.datetime64("2022-10-04")].sum()),
+        "left_by_end": float(left_daily.sum()),
+        "stopped_at_border": float(gate["stopped"].sum() / scale),
+        "refused_at_border": float(gate["refused"].sum() / scale),
+        "refused_entry": float(country["refused_entry"].sum() / scale),
+        "mean_wait_days": (float(wait_sum.sum() / crossed.sum()) if crossed.sum() > 0
+                           else float("nan")),
+        "peak_wait_days": float(np.nanmax(gate_wait)) if busy.any() else float("nan"),
+        "peak_queue": float(queue_all.max()),
+        "still_queued_at_end": float(queue_fleeing[-1].sum()),
+        "went_home": float(np.count_nonzero(state == State.WENT_HOME) / scale),
+    }
+    return {
+        "outcomes": outcomes,
+        "destinations": {c: float(v) for c, v in zip(world.country_ids, by_destination,
+                                                      strict=True)},
+        "dates": [d.isoformat() for d in rec.dates],
+        "series": {
+            "departures": left_daily,
+            "stopped": gate["stopped"].sum(axis=1) / scale,
+            "mean_wait_days": daily_wait,
+            "queued": queue_fleeing.sum(axis=1),
+        },
+    }
+
+
+# ---- tables -------------------------------------------------------------------------------------
+def runs_table(results: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per scenario and seed: every outcome, and entries by destination."""
+    rows = []
+    for r in results:
+        row = {"scenario": r["scenario"], "seed": r["seed"], **r["outcomes"]}
+        row.update({f"entered_{c}": v for c, v in r["destinations"].items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def destination_outcomes(runs: pd.DataFrame, names: dict[str, str]) -> list[Outcome]:
+    """One outcome per destination that anyone entered, in any scenario."""
+    cols = [c for c in runs.columns if c.startswith("entered_")]
+    totals = runs[cols].sum().sort_values(ascending=False)
+    return [Outcome(c, f"Entered {names.get(c.removeprefix('entered_'), c)}", "people")
+            for c in totals.index if totals[c] > 0]
+
+
+def comparison_table(runs: pd.DataFrame, scenarios: list[Scenario], baseline: str,
+                     outcomes: list[Outcome]) -> pd.DataFrame:
+    """Per scenario and outcome: median and 90 % interval over seeds, and the same for the
+    paired difference from the baseline (same seed: common random numbers)."""
+    base = runs[runs.scenario == baseline].set_index("seed")
+    rows = []
+    for sc in scenarios:
+        own = runs[runs.scenario == sc.name].set_index("seed")
+        paired = own.index.intersection(base.index)
+        for out in outcomes:
+            lo, mid, hi = quantiles(own[out.key])
+            diff = own.loc[paired, out.key] - base.loc[paired, out.key]
+            d_lo, d_mid, d_hi = quantiles(diff)
+            rows.append({
+                "scenario": sc.name, "scenario_label": sc.label,
+                "outcome": out.key, "outcome_label": out.label, "unit": out.unit,
+                "median": mid, "p05": lo, "p95": hi,
+                "baseline": baseline,
+                "diff_median": d_mid, "diff_p05": d_lo, "diff_p95": d_hi,
+                "n_seeds": int(own[out.key].notna().sum()),
+            })
+    return pd.DataFrame(rows)
+
+
+def daily_bands(results: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per scenario, series and day: median and 90 % band over seeds (tidy)."""
+    frames = []
+    scenarios = list(dict.fromkeys(r["scenario"] for r in results))
+    dates = pd.to_datetime(results[0]["dates"])
+    for sc in scenarios:
+        runs = [r for r in results if r["scenario"] == sc]
+        for series in DAILY_SERIES:
+            stack = np.vstack([r["series"][series] for r in runs])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days: nobody crossed
+                q = np.nanquantile(stack, [0.05, 0.5, 0.95], axis=0)
+            frames.append(pd.DataFrame({"scenario": sc, "series": series, "date": dates,
+                                        "p05": q[0], "median": q[1], "p95": q[2]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _fmt(value: float, unit: str) -> str:
+    if not np.isfinite(value):
+        return "–"
+    if unit == "days":
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def _with_interval(row: pd.Series, prefix: str = "") -> str:
+    unit = row["unit"]
+    mid, lo, hi = row[f"{prefix}median"], row[f"{prefix}p05"], row[f"{prefix}p95"]
+    sign = "+" if prefix and mid > 0 else ""
+    return f"{sign}{_fmt(mid, unit)} ({_fmt(lo, unit)} to {_fmt(hi, unit)})"
+
+
+def summary_markdown(table: pd.DataFrame, scenarios: list[Scenario], meta: dict[str, Any]
+                     ) -> str:
+    """A short table for readers: headline outcomes per scenario, with 90 % intervals."""
+    end = meta["end_label"]
+    columns = [
+        ("left_by_2022_10_04", "", "Left Russia by 4 Oct"),
+        ("left_by_end", "", f"Left Russia by {end}"),
+        ("left_by_end", "diff_", f"Change by {end}"),
+        ("stopped_at_border", "", "Called up at the border"),
+        ("mean_wait_days", "", "Mean wait (days)"),
+        ("still_queued_at_end", "", f"Still queuing {end}"),
+    ]
+    lines = [
+        f"# Policy comparison: {meta['name']}",
+        "",
+        f"{meta['n_seeds']} seeds per policy (the same seeds for every policy), population "
+        f"scale {meta['scale']}, {meta['start']} to {meta['end']}; {meta['runs']} runs in "
+        f"{meta['seconds']:.0f} s on {meta['n_jobs']} processes. Figures are real-population "
+        "equivalents: median over seeds (90 % interval). Changes are from "
+        f"'{meta['baseline_label']}', paired by seed.",
+        "",
+        "| Policy | " + " | ".join(c[2] for c in columns) + " |",
+        "| --- | " + " | ".join("---:" for _ in columns) + " |",
+    ]
+    indexed = table.set_index(["scenario", "outcome"])
+    for sc in scenarios:
+        cells = [_with_interval(indexed.loc[(sc.name, key)], prefix) for key, prefix, _ in
+                 columns]
+        lines.append(f"| {sc.label} | " + " | ".join(cells) + " |")
+    lines += ["", "Files: comparison.csv (every outcome, incl. entries by destination), "
+              "runs.csv (every run), daily.csv (daily medians and bands), *.png (plots).", ""]
+    return "\n".join(lines)
+
+
+# ---- the experiment -----------------------------------------------------------------------------
+def country_names(cfg: SimConfig) -> dict[str, str]:
+    countries = tables_for(cfg.network.data_dir).countries
+    return {str(i): str(n) for i, n in countries["name"].items()}
+
+
+def compare(cfg: DictConfig) -> Path:
+    """Run the experiment described by `cfg` (conf/experiment/compare.yaml); returns the
+    report folder."""
+    scenarios = scenarios_from(cfg)
+    seeds = seeds_from(cfg)
+    n_jobs = effective_jobs(int(cfg.n_jobs))
+    started = time.perf_counter()
+    jobs = build_jobs(scenarios, seeds, float(cfg.scale), [str(o) for o in cfg.sim_overrides])
+    log.info("%d scenarios x %d seeds = %d runs on %s processes", len(scenarios), len(seeds),
+             len(jobs), n_jobs)
+    results = parallel_map(run_job, jobs, n_jobs, desc="policies x seeds",
+                           progress=bool(cfg.progress))
+    seconds = time.perf_counter() - started
+    sim_cfg = jobs[0].config
+    names = country_names(sim_cfg)
+    runs = runs_table(results)
+    outcomes = [*OUTCOMES, *destination_outcomes(runs, names)]
+    table = comparison_table(runs, scenarios, str(cfg.baseline), outcomes)
+    bands = daily_bands(results)
+    end = parse_date(sim_cfg.end, "end")
+    labels = {s.name: s.label for s in scenarios}
+    meta = {
+        "name": str(cfg.name), "n_seeds": len(seeds), "seeds": seeds,
+        "scale": float(cfg.scale), "start": sim_cfg.start, "end": sim_cfg.end,
+        "end_label": f"{end.day} {end:%b}", "runs": len(jobs), "seconds": seconds,
+        "n_jobs": n_jobs, "baseline": str(cfg.baseline),
+        "baseline_label": labels[str(cfg.baseline)],
+        "written": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    folder = Path(str(cfg.output_root)) / str(cfg.name)
+    with atomic_folder(folder) as tmp:
+        table.to_csv(tmp / "comparison.csv", index=False, float_format="%.6g")
+        runs.to_csv(tmp / "runs.csv", index=False, float_format="%.6g")
+        bands.to_csv(tmp / "daily.csv", index=False, float_format="%.6g")
+        (tmp / "summary.md").write_text(summary_markdown(table, scenarios, meta),
+                                        encoding="utf-8")
+        OmegaConf.save(cfg, tmp / "config.yaml", resolve=True)
+        OmegaConf.save(OmegaConf.create({
+            "meta": meta,
+            "scenarios": {s.name: {"label": s.label, "overrides": list(s.overrides)}
+                          for s in scenarios},
+        }), tmp / "scenarios.yaml")
+        if cfg.plots:
+            from experiments.plots import comparison_plots
+
+            comparison_plots(tmp, table, bands, scenarios=[s.name for s in scenarios],
+                             labels=labels, baseline=str(cfg.baseline), outcomes=outcomes)
+    log.info("%d runs in %.0f s; report in %s", len(jobs), seconds, folder)
+    return folder
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="experiment/compare")
+def main(cfg: DictConfig) -> None:
+    try:
+        compare(cfg)
+    except InputError as err:
+        log.error("invalid input: %s", err)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

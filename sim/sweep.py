@@ -1,0 +1,350 @@
+"""Shared machinery of sweeps: job bookkeeping, the sweep summary, and running many scenarios.
+
+Hydra multirun (`python -m sim -m ...`) runs one job per folder. Three things make a long sweep
+safe to interrupt and re-run:
+
+- each job writes `job_status.json` (complete or failed, with the error) next to its outputs,
+  with a fingerprint of its configuration and input data;
+- a job whose folder already holds a complete `summary.json` with a matching fingerprint is
+  skipped when the sweep is re-run into the same `hydra.sweep.dir` (`sim/__main__.py`);
+- `SweepSummary`, a Hydra callback, writes `sweep_summary.csv` and `sweep_summary.json` at the
+  end of the sweep, naming every failed job and its error.
+
+The second half of the module serves the experiment scripts (`compare_policies`, `sensitivity`):
+composing simulation configs, one `World` per worker process, parallel maps with progress, and
+report folders that appear atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+if TYPE_CHECKING:
+    from sim.config import NetworkConfig, SimConfig
+    from sim.datasets import Tables
+    from sim.network import World
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FILE = "summary.json"
+STATUS_FILE = "job_status.json"
+SWEEP_SUMMARY_CSV = "sweep_summary.csv"
+SWEEP_SUMMARY_JSON = "sweep_summary.json"
+# summary.json keys without which a run's summary is not complete
+SUMMARY_KEYS = ("policy", "seed", "left_russia", "left_russia_by_2022_10_04", "runtime_seconds")
+# config keys that do not change a run's results (left out of the fingerprint)
+NOT_RESULTS = ("progress",)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    from sim.outputs import atomic_write_text
+
+    atomic_write_text(path, text)
+
+
+# ---- job bookkeeping ---------------------------------------------------------------------------
+@cache
+def data_fingerprint(data_dir: str | None) -> str:
+    """Hash of the input tables: results computed from other data are not complete results."""
+    from sim.datasets import default_data_dir
+
+    folder = Path(data_dir) if data_dir else default_data_dir()
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.csv")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def config_fingerprint(cfg: DictConfig | dict[str, Any]) -> str:
+    """Hash of the resolved job configuration and the data it reads.
+
+    A re-run sweep reuses a job's results only when this matches, so that editing a config file
+    or a data table between two runs of a sweep does not silently keep stale results.
+    """
+    if isinstance(cfg, DictConfig):
+        container = OmegaConf.to_container(cfg, resolve=True)
+    else:
+        container = dict(cfg)
+    assert isinstance(container, dict)
+    for key in NOT_RESULTS:
+        container.pop(key, None)
+    data_dir = (container.get("network") or {}).get("data_dir")
+    text = json.dumps(container, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode())
+    digest.update(data_fingerprint(data_dir).encode())
+    return digest.hexdigest()[:16]
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in `path`, or None when it is missing, unreadable or not an object."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def summary_is_complete(folder: Path) -> bool:
+    """Whether `folder` holds a readable summary.json with every headline figure."""
+    summary = read_json(Path(folder) / SUMMARY_FILE)
+    return summary is not None and all(key in summary for key in SUMMARY_KEYS)
+
+
+def job_is_complete(folder: Path, fingerprint: str) -> bool:
+    """A job is complete when its summary is, and it was computed from this very config."""
+    status = read_json(Path(folder) / STATUS_FILE)
+    return (status is not None and status.get("status") == "complete"
+            and status.get("fingerprint") == fingerprint and summary_is_complete(folder))
+
+
+def write_job_status(folder: Path, status: str, fingerprint: str, **fields: Any) -> None:
+    """Record how the job ended (complete / failed / skipped-as-complete), atomically."""
+    record = {"status": status, "fingerprint": fingerprint, "updated": _now(), **fields}
+    _atomic_write(Path(folder) / STATUS_FILE, json.dumps(record, indent=2, default=str) + "\n")
+
+
+# ---- the sweep summary -------------------------------------------------------------------------
+def _job_folders(sweep_dir: Path) -> list[Path]:
+    """Every job folder under the sweep dir: those Hydra wrote a `.hydra/` snapshot into."""
+    found = {p.parent.parent for p in sweep_dir.glob("**/.hydra/overrides.yaml")}
+    return sorted(found)
+
+
+def _overrides(folder: Path) -> str:
+    try:
+        items = OmegaConf.load(folder / ".hydra" / "overrides.yaml")
+    except (OSError, ValueError):
+        return ""
+    return " ".join(str(item) for item in items)  # type: ignore[union-attr]
+
+
+def collect_jobs(sweep_dir: Path, since: float | None = None) -> list[dict[str, Any]]:
+    """One row per job folder: its overrides, status, error and headline results.
+
+    `since` (a POSIX time): jobs whose Hydra snapshot is older were not part of the last sweep
+    (a sweep dir can hold jobs of earlier sweeps with other overrides); they are listed with
+    `in_last_sweep` false.
+    """
+    rows = []
+    for folder in _job_folders(Path(sweep_dir)):
+        status = read_json(folder / STATUS_FILE) or {}
+        summary = read_json(folder / SUMMARY_FILE) or {}
+        state = status.get("status", "incomplete")
+        if state == "complete" and not summary_is_complete(folder):
+            state = "incomplete"  # summary.json deleted or damaged since
+        mtime = (folder / ".hydra" / "overrides.yaml").stat().st_mtime
+        rows.append({
+            "job": str(folder.relative_to(sweep_dir)) if folder != sweep_dir else ".",
+            "overrides": _overrides(folder),
+            "status": state,
+            "action": status.get("action", ""),
+            "in_last_sweep": since is None or mtime >= since - 1.0,
+            "error_type": status.get("error_type", ""),
+            "error": status.get("error", ""),
+            "seconds": status.get("seconds", ""),
+            "left_russia": summary.get("left_russia", ""),
+            "left_russia_by_2022_10_04": summary.get("left_russia_by_2022_10_04", ""),
+            "stopped_at_border": summary.get("stopped_at_border", ""),
+        })
+    return rows
+
+
+def write_sweep_summary(sweep_dir: Path, since: float | None = None) -> list[dict[str, Any]]:
+    """Write sweep_summary.csv and sweep_summary.json into the sweep dir; returns the rows."""
+    sweep_dir = Path(sweep_dir)
+    rows = collect_jobs(sweep_dir, since)
+    last = [r for r in rows if r["in_last_sweep"]]
+    report = {
+        "sweep_dir": str(sweep_dir),
+        "written": _now(),
+        "jobs": len(last),
+        "complete": sum(r["status"] == "complete" for r in last),
+        "ran": sum(r["action"] == "ran" for r in last),
+        "skipped": sum(r["action"] == "skipped" for r in last),
+        "failed": [{"job": r["job"], "error_type": r["error_type"], "error": r["error"]}
+                   for r in last if r["status"] != "complete"],
+        "all_jobs": rows,
+    }
+    _atomic_write(sweep_dir / SWEEP_SUMMARY_JSON, json.dumps(report, indent=2) + "\n")
+    if rows:
+        buffer = io.StringIO()  # written in one piece, atomically
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        _atomic_write(sweep_dir / SWEEP_SUMMARY_CSV, buffer.getvalue())
+    return rows
+
+
+class SweepSummary(Callback):
+    """Hydra callback: at the end of a multirun, write the sweep summary and log failures.
+
+    Runs in the launching process whatever the launcher (joblib, SLURM, Ray), because the jobs
+    themselves never raise (`sim/__main__.py` records their errors), so Hydra always reaches
+    `on_multirun_end`. The outcome is kept in `SweepSummary.failed` for the exit code.
+    """
+
+    failed: list[dict[str, Any]] = []  # noqa: RUF012 - the last sweep's failures, per process
+    started: float | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        SweepSummary.started = dt.datetime.now().timestamp()
+        SweepSummary.failed = []
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        rows = write_sweep_summary(sweep_dir, since=SweepSummary.started)
+        last = [r for r in rows if r["in_last_sweep"]]
+        SweepSummary.failed = [r for r in last if r["status"] != "complete"]
+        skipped = sum(r["action"] == "skipped" for r in last)
+        log.info("sweep %s: %d jobs, %d complete (%d skipped as already complete), %d failed; "
+                 "see %s", sweep_dir, len(last), len(last) - len(SweepSummary.failed), skipped,
+                 len(SweepSummary.failed), sweep_dir / SWEEP_SUMMARY_CSV)
+        for row in SweepSummary.failed:
+            log.error("failed job %s: %s %s", row["job"], row["error_type"], row["error"])
+
+    @classmethod
+    def exit_code(cls) -> int:
+        """0: all jobs complete; 2: every failure was bad input; 1: some other failure."""
+        if not cls.failed:
+            return 0
+        return 2 if all(r["error_type"] in INPUT_ERRORS for r in cls.failed) else 1
+
+
+INPUT_ERRORS = ("InputError", "DataError", "ConfigError")
+
+
+# ---- running many scenarios from Python ----------------------------------------------------------
+def compose_sim_config(overrides: Sequence[str]) -> SimConfig:
+    """A validated simulation config from `conf/config.yaml` and command-line style overrides.
+
+    Works inside a running Hydra app too (the experiment scripts are Hydra apps whose config
+    path is `conf/`, so `hydra.compose` finds the simulation's primary config there).
+    """
+    from hydra import compose
+    from hydra.core.global_hydra import GlobalHydra
+
+    from sim.config import load_config, to_sim_config
+
+    if GlobalHydra.instance().is_initialized():
+        return to_sim_config(compose(config_name="config", overrides=list(overrides)))
+    return load_config(list(overrides))
+
+
+@cache
+def tables_for(data_dir: str | None) -> Tables:
+    """The checked data tables, read once per process."""
+    from sim.datasets import load_tables
+
+    return load_tables(data_dir)
+
+
+_WORLDS: dict[str, World] = {}
+
+
+def world_for(network: NetworkConfig) -> World:
+    """One `World` per worker process and network config: building it (reading and checking
+    the tables, the graph, the travel-time matrix) costs more than a small run."""
+    from sim.network import build_world
+
+    key = repr(network)
+    if key not in _WORLDS:
+        if len(_WORLDS) > 4:  # sensitivity runs vary the network: keep memory bounded
+            _WORLDS.clear()
+        _WORLDS[key] = build_world(network, tables_for(network.data_dir))
+    return _WORLDS[key]
+
+
+def effective_jobs(n_jobs: int) -> int:
+    """joblib's convention: n >= 1 processes, or -1 all cores, -2 all but one, ..."""
+    cores = os.cpu_count() or 1
+    return max(1, n_jobs if n_jobs >= 1 else cores + 1 + n_jobs)
+
+
+def parallel_map[T, R](func: Callable[[T], R], items: Sequence[T], n_jobs: int,
+                       desc: str, progress: bool = True) -> list[R]:
+    """`[func(item) for item in items]` over `n_jobs` worker processes, with a progress bar.
+
+    Workers are reused across items (joblib/loky), so per-process caches such as `world_for`
+    serve many runs. Results come back in the order of `items`.
+    """
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    n_jobs = effective_jobs(n_jobs)
+    results: list[Any] = [None] * len(items)
+    with tqdm(total=len(items), desc=desc, unit="run", disable=not progress) as bar:
+        if n_jobs == 1:
+            for i, item in enumerate(items):
+                results[i] = func(item)
+                bar.update()
+            return results
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        for i, value in parallel(delayed(_indexed)(func, i, item) for i, item in
+                                 enumerate(items)):
+            results[i] = value
+            bar.update()
+    return results
+
+
+def _indexed[T, R](func: Callable[[T], R], index: int, item: T) -> tuple[int, R]:
+    return index, func(item)
+
+
+@contextlib.contextmanager
+def atomic_folder(final: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside `final`; on success it replaces `final` in one rename.
+
+    A reader never sees a half-written report; an interrupted run leaves only a hidden
+    temporary folder, which is removed.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report is for everyone
+    try:
+        yield tmp
+        if final.exists():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            final.rename(old)
+            tmp.rename(final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def quantiles(values: Iterable[float], probs: Sequence[float] = (0.05, 0.5, 0.95)
+              ) -> list[float]:
+    """Empirical quantiles (linear interpolation), NaN when there are no values."""
+    import numpy as np
+
+    arr = np.asarray(list(values), dtype=float)
+    arr = arr[~np.isnan(arr)]
+    if arr.size == 0:
+        return [float("nan")] * len(probs)
+    return [float(q) for q in np.quantile(arr, probs)]
