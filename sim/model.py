@@ -152,11 +152,11 @@ class MobilisationModel(mesa.Model):
             CountryAgent(self, i)
         self.datacollector = mesa.DataCollector(model_reporters={
             "decided_to_flee": lambda m: int(m.record.region["departures"][: m.day].sum()),
-            "travelling": lambda m: m.count(State.TRAVELLING),
-            "queued": lambda m: m.count(State.QUEUED),
+            "travelling": lambda m: int(m.state_counts[State.TRAVELLING]),
+            "queued": lambda m: int(m.state_counts[State.QUEUED]),
             "left_russia": lambda m: int(m.record.gate["crossed_fleeing"][: m.day].sum()),
-            "stopped": lambda m: m.count(State.STOPPED),
-            "abroad": lambda m: m.count(State.ABROAD) + m.count(State.ONWARD),
+            "stopped": lambda m: int(m.state_counts[State.STOPPED]),
+            "abroad": lambda m: int(m.state_counts[State.ABROAD] + m.state_counts[State.ONWARD]),
         })
         self.runtime_seconds = 0.0
 
@@ -197,6 +197,7 @@ class MobilisationModel(mesa.Model):
             region={m: np.zeros((n_t, n_r)) for m in REGION_METRICS},
         )
         self.day = 0
+        self.state_counts = np.zeros(len(State) + 1, dtype=np.int64)
 
     def _onward_tables(self) -> None:
         """Per country: the onward links' destinations and their cumulative daily rates."""
@@ -213,9 +214,6 @@ class MobilisationModel(mesa.Model):
             fill[f] += 1
         self.onward_cumulative = np.cumsum(rates, axis=1)
         self.onward_total = rates.sum(axis=1)
-
-    def count(self, state: State) -> int:
-        return int(np.count_nonzero(self.people.view("state") == state))
 
     # ----------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -481,23 +479,30 @@ class MobilisationModel(mesa.Model):
         p.state[entered] = State.ABROAD
         p.country[entered] = w.gate_country[p.gate[entered]]
         p.t_cross[entered] = t
+        self._schedule_next_move(entered, t)
         rec.country["entered_fleeing"][t] = np.bincount(p.country[entered],
                                                         minlength=w.n_countries)
         wait = np.maximum(t + 0.5 - p.t_arrive[entered], 0.0)
         rec.gate["wait_days_sum"][t] = np.bincount(gate[crossing], weights=wait, minlength=n_g)
 
     # ---- 8. abroad ----------------------------------------------------------------------------
+    def _schedule_next_move(self, idx: np.ndarray, t: int) -> None:
+        """Draw the day each person will leave the country he has just entered.
+
+        A geometric number of days (at least one) with the country's daily leaving probability:
+        the same distribution as a Bernoulli draw every day, at one draw per arrival."""
+        leave_p = 1.0 - np.exp(-self.onward_total[self.people.country[idx]])
+        days = self.streams["abroad"].geometric(np.maximum(leave_p, 1e-12))
+        never = leave_p <= 0
+        self.people.t_next[idx] = np.where(never, -1, np.minimum(t + days, 2**31 - 1))
+
     def _move_abroad(self, t: int) -> None:
         w, p, rec = self.world, self.people, self.record
         rng = self.streams["abroad"]
         state = p.view("state")
-        abroad = np.flatnonzero(((state == State.ABROAD) | (state == State.ONWARD))
-                                & (p.view("t_cross") < t))
-        country = p.country[abroad]
-        total = self.onward_total[country]
-        draw = rng.random(len(abroad))
-        moving = draw < 1.0 - np.exp(-total)
-        movers, from_c = abroad[moving], country[moving]
+        movers = np.flatnonzero((p.view("t_next") == t)
+                                & ((state == State.ABROAD) | (state == State.ONWARD)))
+        from_c = p.country[movers]
         # which link: proportional to the links' rates
         pick = rng.random(len(movers)) * self.onward_total[from_c]
         link = (pick[:, None] >= self.onward_cumulative[from_c]).sum(axis=1)
@@ -508,6 +513,7 @@ class MobilisationModel(mesa.Model):
         p.state[movers[~back]] = State.ONWARD
         p.country[movers] = to_c
         p.t_cross[movers] = t
+        self._schedule_next_move(movers[~back], t)
         n_c = w.n_countries
         rec.country["returned_fleeing"][t] = np.bincount(from_c[back], minlength=n_c)
         rec.country["onward_fleeing"][t] = np.bincount(from_c[~back], minlength=n_c)
@@ -532,6 +538,7 @@ class MobilisationModel(mesa.Model):
                                                         minlength=w.n_countries)
         rec.country["present_normal"][t] = self.normal_abroad
         rec.region["at_home"][t] = self.at_home.sum(axis=1)
+        self.state_counts = np.bincount(state, minlength=len(State) + 1)
 
     # ---- invariants ---------------------------------------------------------------------------
     def people_accounted(self) -> int:

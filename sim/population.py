@@ -112,7 +112,7 @@ class People:
     FIELDS: ClassVar[dict[str, type]] = {
         "region": np.int16, "stratum": np.int16, "state": np.int8, "gate": np.int32,
         "node": np.int32, "country": np.int16, "t_arrive": np.float64, "t_depart": np.float64,
-        "queue_day": np.int32, "t_cross": np.int32,
+        "queue_day": np.int32, "t_cross": np.int32, "t_next": np.int32,
     }
 
     def __init__(self, capacity: int = 1024) -> None:
