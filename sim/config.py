@@ -36,6 +36,7 @@ class ActionKind(Enum):
 @dataclass
 class ActionConfig:
     kind: ActionKind = MISSING
+    id: str = ""  # optional name, so that a policy built on this one can drop the action
     targets: list[str] = field(default_factory=lambda: ["all"])
     start: str = MISSING  # ISO date, first day in force
     end: str | None = None  # ISO date, last day in force (inclusive); None: to the horizon
@@ -51,6 +52,10 @@ class ActionConfig:
 class PolicyConfig:
     name: str = "open"
     description: str = ""
+    # A policy may build on another file of conf/policy: its own actions come first (so that
+    # `policy.actions.0.start` sweeps the counterfactual's day), then the base's, less `drop`.
+    base: str | None = None
+    drop: list[str] = field(default_factory=list)  # ids of the base's actions to leave out
     actions: list[ActionConfig] = field(default_factory=list)
 
 
@@ -190,8 +195,36 @@ def to_sim_config(cfg: SimConfig | DictConfig | dict[str, Any]) -> SimConfig:
             key = getattr(err, "full_key", None) or "config"
             raise ConfigError(str(key), str(err).splitlines()[0]) from None
     assert isinstance(obj, SimConfig)
+    obj.policy = resolve_policy(obj.policy)
     validate_config(obj)
     return obj
+
+
+def resolve_policy(policy: PolicyConfig, chain: tuple[str, ...] = ()) -> PolicyConfig:
+    """Expand `base` and `drop` into one flat list of actions (a resolved policy has no base)."""
+    if not policy.base:
+        return policy
+    if policy.base in chain or policy.base == policy.name:
+        raise ConfigError("policy.base", f"circular: {' -> '.join([*chain, policy.name])} -> "
+                          f"{policy.base}")
+    path = CONF_DIR / "policy" / f"{policy.base}.yaml"
+    if not path.exists():
+        raise ConfigError("policy.base", f"no policy '{policy.base}' ({path} does not exist)")
+    try:
+        loaded = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PolicyConfig),
+                                                     OmegaConf.load(path)))
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"policy '{policy.base}' ({path})", str(err).splitlines()[0]) from None
+    assert isinstance(loaded, PolicyConfig)
+    base = resolve_policy(loaded, (*chain, policy.name))
+    ids = {a.id for a in base.actions if a.id}
+    unknown = [d for d in policy.drop if d not in ids]
+    if unknown:
+        raise ConfigError("policy.drop", f"{unknown} are not action ids of policy "
+                          f"'{policy.base}' (ids: {sorted(ids)})")
+    kept = [a for a in base.actions if not a.id or a.id not in policy.drop]
+    return PolicyConfig(name=policy.name, description=policy.description,
+                        actions=[*policy.actions, *kept])
 
 
 def _check_range(name: str, value: float, low: float | None = None, high: float | None = None,

@@ -90,3 +90,26 @@ def test_invalid_actions_name_the_field_and_value(world, action, field, value):
         compile_actions(world, ActionConfig(**action))
     message = str(err.value)
     assert "actions[0]" in message and field in message and value in message
+
+
+def test_policy_base_puts_own_actions_first_and_drops_by_id():
+    from sim.config import resolve_policy
+
+    own = ActionConfig(kind=ActionKind.close, targets=["FI"], start="2022-09-23")
+    resolved = resolve_policy(PolicyConfig(name="v", base="historical",
+                                           drop=["finland_tourist_ban"], actions=[own]))
+    assert resolved.base is None and resolved.actions[0] == own
+    ids = [a.id for a in resolved.actions[1:]]
+    assert "finland_tourist_ban" not in ids and "lars_draft_office" in ids
+
+
+@pytest.mark.parametrize(("policy", "message"), [
+    (PolicyConfig(name="v", base="no_such_policy"), "no_such_policy"),
+    (PolicyConfig(name="v", base="historical", drop=["not_an_id"]), "not_an_id"),
+    (PolicyConfig(name="historical", base="historical"), "circular"),
+])
+def test_policy_base_errors_name_the_problem(policy, message):
+    from sim.config import resolve_policy
+
+    with pytest.raises(ConfigError, match=message):
+        resolve_policy(policy)

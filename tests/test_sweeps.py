@@ -72,7 +72,7 @@ def _is_fi_ban(action) -> bool:
 @pytest.mark.parametrize("name", [p for p in POLICIES if p not in (
     "open", "historical", "finland_stays_open", "finland_closes_earlier")])
 def test_counterfactuals_keep_every_historical_action(name):
-    """The historical actions are copied into each variant; the copy must not drift."""
+    """Each variant builds on historical.yaml (`base: historical`): all its actions follow."""
     historical = _actions("historical")
     actions = _actions(name)
     assert actions[-len(historical):] == historical
