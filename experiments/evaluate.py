@@ -1,0 +1,146 @@
+"""`python -m experiments.evaluate observations=PATH`: score the calibrated model on any
+observations file of the reference schema.
+
+The calibrated model is an ensemble: posterior particles (results/calibration/posterior.csv,
+resampled by weight) x seeds, on top of the calibrated configuration (conf/config.yaml). Every
+`fit` row of PATH is mapped by the observation operator (experiments/observe.py) - any
+destination, post, kind, direction and date inside the horizon, not only the training rows - and
+compared with the ensemble's median and 90 % interval. Rows that cannot be mapped are listed
+with the reason. Writes evaluation.csv and unmapped.csv into Hydra's run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import DictConfig
+
+from experiments.calibrate import (
+    CONF_DIR,
+    Pool,
+    _Extract,
+    fit_summary,
+    load_parameters,
+    make_problem,
+    point_values,
+    project_path,
+    quiet_libraries,
+    resample,
+    run_ensemble,
+    target_table,
+    unmapped_table,
+)
+from sim.errors import InputError
+
+log = logging.getLogger("evaluate")
+COLUMNS = ["id", "observed", "simulated", "lower", "upper", "log_ratio", "inside", "model_lower",
+           "model_upper", "inside_model", "destination", "post_ids", "direction", "kind",
+           "period_start", "date", "group", "weight", "extrapolated_days"]
+
+
+def posterior_samples(cfg: DictConfig, problem) -> pd.DataFrame:
+    """Particles to run: the calibration's posterior, or the configured point if there is none."""
+    path = project_path(cfg.posterior) if cfg.posterior else None
+    if path is not None and path.exists():
+        posterior = pd.read_csv(path)
+        if "weight" not in posterior:
+            posterior["weight"] = 1.0
+        known = {p.name for p in problem.params}
+        missing = known - set(posterior.columns)
+        if missing:
+            log.warning("posterior %s lacks %s: the configured values are used", path,
+                        sorted(missing))
+            for name, value in point_values(problem).items():
+                if name in missing:
+                    posterior[name] = value
+        return resample(posterior, int(cfg.particles), int(cfg.seed))
+    log.warning("no posterior at %s: evaluating the configured point only (seed noise only)",
+                path)
+    return pd.DataFrame([point_values(problem)]).assign(weight=1.0)
+
+
+def error_sd_setting(cfg: DictConfig) -> float:
+    """The log-sd of the model/reporting error added to the intervals (see
+    experiments.calibrate.observation_draws): the calibration's value, or a number."""
+    if cfg.model_error == "calibration":
+        path = project_path(cfg.calibration_summary)
+        if path.exists():
+            return float(json.loads(path.read_text()).get("model_error_sd", 0.0))
+        log.warning("no %s: intervals show the model's spread only", path)
+        return 0.0
+    return float(cfg.model_error or 0.0)
+
+
+def evaluate(cfg: DictConfig, folder: Path) -> dict:
+    """Run the ensemble, score the fit rows, write evaluation.csv; returns the summary."""
+    quiet_libraries()
+    params = load_parameters(cfg.parameters)
+    problem = make_problem(cfg.observations, list(cfg.model_overrides), params,
+                           float(cfg.scale), int(cfg.max_extrapolated_days), uses=("fit",))
+    unmapped = unmapped_table(problem.mapping)
+    folder.mkdir(parents=True, exist_ok=True)
+    unmapped.to_csv(folder / "unmapped.csv", index=False)
+    if not problem.targets:
+        log.error("no fit row of %s could be mapped", cfg.observations)
+        _print_unmapped(unmapped)
+        return {"rows": 0}
+    samples = posterior_samples(cfg, problem)
+    seeds = [int(cfg.seed) + i for i in range(int(cfg.seeds))]
+    until = max(t.last for t in problem.targets)
+    pool = Pool(problem, int(cfg.n_workers))
+    try:
+        ens = run_ensemble(problem, pool, samples, seeds, float(cfg.scale), _Extract([], ""),
+                           "evaluation", until=until)
+    finally:
+        pool.close()
+    error_sd = error_sd_setting(cfg)
+    table = target_table(problem, ens["targets"], float(cfg.interval), error_sd)
+    table[COLUMNS].to_csv(folder / "evaluation.csv", index=False, float_format="%.6g")
+    summary = fit_summary(table)
+    print(f"\nScored {summary['rows']} fit rows ({summary['groups']:.0f} targets after "
+          f"weighting conflicting duplicates as one) of {cfg.observations}")
+    print(f"  ensemble: {len(samples)} posterior particles x {len(seeds)} seeds, scale "
+          f"{cfg.scale}")
+    print(f"  median |log ratio|       {summary['median_abs_log_ratio']:.3f}")
+    print(f"  inside the {100 * float(cfg.interval):.0f}% interval  "
+          f"{100 * summary['share_inside']:.0f}%  (model x reporting error of log-sd "
+          f"{error_sd:.2f}; the model's spread alone: "
+          f"{100 * summary['share_inside_model_only']:.0f}%)")
+    print(f"  ARD (mean |sim-obs|/obs) {summary['ard']:.3f}")
+    print(f"  RMS log ratio            {summary['rms_log_ratio']:.3f}")
+    _print_unmapped(unmapped)
+    print(f"evaluation.csv and unmapped.csv in {folder}")
+    return summary
+
+
+def _print_unmapped(unmapped: pd.DataFrame) -> None:
+    scored_uses = unmapped[unmapped["use"] == "fit"]
+    n_other = len(unmapped) - len(scored_uses)
+    print(f"\n{len(scored_uses)} fit rows could not be mapped"
+          + (f" ({n_other} claim/context rows are not scored)" if n_other else ""))
+    for _, r in scored_uses.iterrows():
+        print(f"  {r['id']}: {r['reason']}")
+
+
+def main() -> None:
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
+    def _main(cfg: DictConfig) -> None:
+        folder = Path(HydraConfig.get().runtime.output_dir)
+        try:
+            evaluate(cfg, folder)
+        except InputError as err:
+            logging.getLogger("evaluate").error("invalid input: %s", err)
+            sys.exit(2)
+
+    _main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""The calibration machinery: the ABC-SMC sampler on a problem with a known posterior, resuming,
+the calibrated configuration files, and a tiny calibration and evaluation end to end."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from experiments.calibrate import (
+    CONF_DIR,
+    Param,
+    ReplenishmentABC,
+    calibrate,
+    load_parameters,
+    write_calibrated_conf,
+)
+from experiments.evaluate import evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- the sampler ------------------------------------------------------------------------------
+
+
+def gaussian_problem(n_obs: int = 25, observed_mean: float = 1.0):
+    """theta ~ U(-5, 5), y_i ~ N(theta, 1): the posterior of theta is ~N(ybar, 1/n)."""
+
+    def simulate(values, seeds):
+        return [np.random.default_rng(s).normal(v["theta"], 1.0, n_obs).mean()
+                for v, s in zip(values, seeds, strict=True)]
+
+    def distance(sims):
+        return np.abs(np.asarray(sims) - observed_mean)
+
+    return [Param("theta", "behaviour.theta", "uniform", -5.0, 5.0)], simulate, distance
+
+
+def sampler(path: Path, **kw) -> ReplenishmentABC:
+    params, simulate, distance = gaussian_problem()
+    settings = dict(n=300, alpha=0.5, c=0.05, min_acceptance=0.0, mcmc_scale=None,
+                    max_steps=20, seed=3) | kw
+    return ReplenishmentABC(params, distance, simulate, path, **settings)
+
+
+def test_abc_recovers_a_known_posterior(tmp_path):
+    abc = sampler(tmp_path / "abc.npz")
+    abc.run(max_generations=7, max_seconds=600, max_sims=10**6)
+    theta = abc.posterior()["theta"]
+    assert abc.eps < 0.05  # much narrower than the posterior (sd 0.2): ABC ~ exact
+    assert theta.mean() == pytest.approx(1.0, abs=0.1)
+    assert theta.std() == pytest.approx(1 / np.sqrt(25), rel=0.35)
+    assert abc.posterior()["weight"].sum() == pytest.approx(1.0)
+
+
+def test_abc_resumes_exactly_where_it_stopped(tmp_path):
+    whole = sampler(tmp_path / "whole.npz")
+    whole.run(max_generations=4, max_seconds=600, max_sims=10**6)
+    first = sampler(tmp_path / "split.npz")
+    first.run(max_generations=2, max_seconds=600, max_sims=10**6)
+    again = sampler(tmp_path / "split.npz")  # a new process reading the checkpoint
+    assert again.generation == 2
+    again.run(max_generations=4, max_seconds=600, max_sims=10**6)
+    assert np.array_equal(whole.z, again.z) and whole.sims == again.sims
+
+
+def test_reflection_keeps_proposals_inside_the_prior(tmp_path):
+    abc = sampler(tmp_path / "abc.npz")
+    z = abc.reflect(np.array([[-5.5], [5.25], [0.0], [-16.0]]))
+    assert np.allclose(z.ravel(), [-4.5, 4.75, 0.0, 4.0])
+
+
+def test_parameters_and_transforms():
+    params = load_parameters(OmegaConf.load(CONF_DIR / "parameters.yaml").parameters)
+    names = {p.name for p in params}
+    assert {"hazard_base", "capacity_factor", "normal_traffic_factor", "onward_rate_factor",
+            "persons_per_vehicle"} <= names
+    for p in params:
+        assert p.from_unit(p.to_unit(p.low)) == pytest.approx(p.low)
+        assert p.from_unit(p.to_unit(p.high)) == pytest.approx(p.high)
+    hazard = next(p for p in params if p.name == "hazard_base")
+    assert hazard.from_unit(0.5) == pytest.approx(np.sqrt(hazard.low * hazard.high))
+    with pytest.raises(ValueError, match="bounds"):
+        load_parameters({"x": {"path": "behaviour.x", "prior": "uniform", "low": 2, "high": 1}})
+
+
+def test_calibrated_conf_inherits_the_defaults(tmp_path):
+    conf = tmp_path / "conf"
+    shutil.copytree(ROOT / "conf", conf)
+    params = load_parameters(OmegaConf.load(CONF_DIR / "parameters.yaml").parameters)
+    values = {p.name: p.from_unit(0.25) for p in params}
+    write_calibrated_conf(conf, params, values, "test")
+    text = (conf / "behaviour" / "calibrated.yaml").read_text()
+    assert "defaults:\n  - default\n  - _self_" in text and "persons_per_vehicle" not in text
+    from hydra import compose, initialize_config_dir
+
+    from sim.config import to_sim_config
+
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        cfg = to_sim_config(compose("config", ["behaviour=calibrated", "network=calibrated"]))
+    assert cfg.behaviour.hazard_base == pytest.approx(values["hazard_base"], rel=1e-5)
+    assert cfg.network.capacity_factor == pytest.approx(values["capacity_factor"], rel=1e-5)
+    assert cfg.behaviour.beta_draft == 6.0  # not calibrated: from default.yaml
+    assert cfg.network.road_km_per_day == 700.0
+
+
+# -- end to end -------------------------------------------------------------------------------
+
+TINY = ["scale=0.002", "n_workers=1", "abc.particles=12", "abc.generations=1",
+        "abc.max_steps=2", "optimiser.max_evaluations=3", "optimiser.seeds=[1]",
+        "predict.particles=3", "predict.seeds=1", "predict.scale=0.002", "log_every=1000"]
+
+
+def calibration_config(tmp_path: Path, *overrides: str):
+    cfg = OmegaConf.merge(OmegaConf.load(CONF_DIR / "parameters.yaml"),
+                          OmegaConf.load(CONF_DIR / "calibrate.yaml"))
+    for key in ("defaults", "hydra"):
+        cfg.pop(key)
+    return OmegaConf.merge(cfg, OmegaConf.from_dotlist([
+        f"out_dir={tmp_path / 'out'}", f"work_dir={tmp_path / 'work'}",
+        f"conf_dir={tmp_path / 'conf'}", *TINY, *overrides]))
+
+
+HAND_MADE = """id,use,post_ids,date,period_start,destination,crossing,direction,kind,value
+h1,fit,,2022-10-10,,Mongolia,all,entered_destination,daily,900
+h2,fit,MN-01,2022-10-05,2022-09-25,Mongolia,Kyakhta,left_russia,period_total,30000
+h3,fit,AIR-SVO,2022-09-28,,all (Russia total),Sheremetyevo,left_russia,daily,4000
+h4,fit,,2022-10-20,2022-10-01,Belarus,all,net,period_total,5000
+h5,fit,,2022-10-02,2022-09-22,Armenia,all,entered_destination,peak_daily,6000
+h6,fit,KZ-01,2022-09-30,,Kazakhstan,Karaozek,left_russia,queue_vehicles,800
+h7,fit,,2022-10-01,,Atlantis,all,entered_destination,daily,10
+h8,fit,,2022-10-03,2022-09-30,Estonia,all land,both_directions,period_total,4000
+h9,claim,,2022-10-04,2022-09-21,all (Russia total),all,left_russia,cumulative,700000
+h10,fit,,2022-12-20,,Georgia,all,entered_destination,daily,5000
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_calibration(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("calibration")
+    shutil.copytree(ROOT / "conf", tmp / "conf")
+    summary = calibrate(calibration_config(tmp))
+    return tmp, summary
+
+
+def test_tiny_calibration_end_to_end(tiny_calibration):
+    tmp, summary = tiny_calibration
+    out = tmp / "out"
+    for name in ("posterior.csv", "targets.csv", "unmapped.csv", "departures.csv",
+                 "report.md", "summary.json", "posteriors.png", "queue_verkhny_lars.png",
+                 "fit_FI.png", "fit_GE.png", "fit_KZ.png", "fit_NO.png", "abc_generations.csv"):
+        assert (out / name).exists(), name
+    targets = pd.read_csv(out / "targets.csv")
+    assert {"id", "observed", "simulated", "lower", "upper", "log_ratio"} <= set(targets.columns)
+    assert (targets["lower"] <= targets["simulated"]).all()
+    assert (targets["simulated"] <= targets["upper"]).all()
+    assert len(pd.read_csv(out / "posterior.csv")) == 12
+    assert (tmp / "conf" / "behaviour" / "calibrated.yaml").exists()
+    assert (tmp / "conf" / "network" / "calibrated.yaml").exists()
+    assert 0 <= summary["fit"]["share_inside"] <= 1
+    departures = pd.read_csv(out / "departures.csv")
+    assert set(departures["by"]) == {"2022-09-24", "2022-10-04"}
+
+
+def test_calibration_resumes_from_its_checkpoints(tiny_calibration, caplog):
+    tmp, summary = tiny_calibration
+    before = pd.read_csv(tmp / "out" / "posterior.csv")
+    with caplog.at_level("INFO", logger="calibrate"):
+        again = calibrate(calibration_config(tmp))
+    assert "resuming at generation 1" in caplog.text
+    pd.testing.assert_frame_equal(before, pd.read_csv(tmp / "out" / "posterior.csv"))
+    assert again["point_estimate"] == summary["point_estimate"]
+
+
+def test_evaluate_scores_any_observations_file(tiny_calibration, tmp_path, capsys):
+    calibrated, _ = tiny_calibration
+    path = tmp_path / "hand_made.csv"
+    path.write_text(HAND_MADE)
+    cfg = OmegaConf.merge(OmegaConf.load(CONF_DIR / "parameters.yaml"),
+                          OmegaConf.load(CONF_DIR / "evaluate.yaml"))
+    for key in ("defaults", "hydra"):
+        cfg.pop(key)
+    cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([
+        f"observations={path}", f"posterior={calibrated / 'out' / 'posterior.csv'}",
+        "particles=2", "seeds=2", "scale=0.002", "n_workers=1",
+        "model_overrides=[network=default,behaviour=default]"]))
+    summary = evaluate(cfg, tmp_path / "run")
+    table = pd.read_csv(tmp_path / "run" / "evaluation.csv")
+    assert list(table.columns[:6]) == ["id", "observed", "simulated", "lower", "upper",
+                                       "log_ratio"]
+    assert set(table["id"]) == {"h1", "h2", "h3", "h4", "h5", "h6", "h8"}
+    assert summary["rows"] == 7
+    printed = capsys.readouterr().out
+    assert "median |log ratio|" in printed and "ARD" in printed
+    assert "h7: destination 'Atlantis'" in printed and "h10: date 2022-12-20" in printed
+    unmapped = pd.read_csv(tmp_path / "run" / "unmapped.csv")
+    assert set(unmapped["id"]) == {"h7", "h9", "h10"}
+
+
+def test_evaluate_command_writes_into_the_hydra_run_folder(tiny_calibration, tmp_path):
+    calibrated, _ = tiny_calibration
+    path = tmp_path / "hand_made.csv"
+    path.write_text(HAND_MADE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.evaluate", f"observations={path}",
+         f"posterior={calibrated / 'out' / 'posterior.csv'}", "particles=2", "seeds=1",
+         "scale=0.002", "n_workers=1", f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "run" / "evaluation.csv").exists()
+    assert "inside the 90% interval" in proc.stdout
+
+
+def test_evaluate_command_reports_a_bad_file(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(HAND_MADE.replace("2022-10-10", "10/10/2022"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.evaluate", f"observations={path}",
+         f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=300,
+        cwd=ROOT)
+    assert proc.returncode == 2
+    assert "row 1 (id 'h1'), field 'date'" in proc.stdout + proc.stderr
