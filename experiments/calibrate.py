@@ -1076,7 +1076,7 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State,
             posterior = pd.DataFrame([point_values(problem)]).assign(
                 weight=1.0, distance=np.nan, generation=-1)
         timings["abc"] = float(state["abc_seconds"] or time.perf_counter() - t0)
-        posterior.to_csv(out_dir / "posterior.csv", index=False, float_format="%.6g")
+        posterior.to_csv(out_dir / "posterior.csv", index=False, float_format="%.12g")
 
         # 2. point optimiser, from the best particle
         t0 = time.perf_counter()

@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -154,6 +155,9 @@ def plot_posteriors(folder: Path, posterior: pd.DataFrame, params: list,
         ax.hist(v, bins=bins, weights=w, color="tab:blue", alpha=0.7)
         if p.log:
             ax.set_xscale("log")
+            ticks = [p.low, float(np.sqrt(p.low * p.high)), p.high]
+            ax.set_xticks(ticks, [f"{t:.2g}" for t in ticks])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlim(p.low, p.high)
         if p.name in point:
             ax.axvline(point[p.name], color="tab:red", lw=1.5)

@@ -76,6 +76,17 @@ def test_reflection_keeps_proposals_inside_the_prior(tmp_path):
     assert np.allclose(z.ravel(), [-4.5, 4.75, 0.0, 4.0])
 
 
+def test_reporting_error_widens_intervals_but_not_the_median():
+    from experiments.calibrate import observation_draws
+
+    runs = np.array([[100.0, 1e4], [200.0, 2e4], [150.0, 1.5e4]])
+    assert observation_draws(runs, 0.0) is runs
+    noisy = observation_draws(runs, 0.3, draws=400)
+    assert noisy.shape == (1200, 2)
+    assert np.median(noisy[:, 1]) == pytest.approx(1.5e4, rel=0.05)
+    assert np.quantile(noisy[:, 1], 0.95) > runs[:, 1].max()
+
+
 def test_parameters_and_transforms():
     params = load_parameters(OmegaConf.load(CONF_DIR / "parameters.yaml").parameters)
     names = {p.name for p in params}
@@ -188,7 +199,7 @@ def test_evaluate_scores_any_observations_file(tiny_calibration, tmp_path, capsy
         cfg.pop(key)
     cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([
         f"observations={path}", f"posterior={calibrated / 'out' / 'posterior.csv'}",
-        "particles=2", "seeds=2", "scale=0.002", "n_workers=1",
+        "particles=2", "seeds=2", "scale=0.002", "n_workers=1", "model_error=0.3",
         "model_overrides=[network=default,behaviour=default]"]))
     summary = evaluate(cfg, tmp_path / "run")
     table = pd.read_csv(tmp_path / "run" / "evaluation.csv")
@@ -198,6 +209,7 @@ def test_evaluate_scores_any_observations_file(tiny_calibration, tmp_path, capsy
     assert summary["rows"] == 7
     printed = capsys.readouterr().out
     assert "median |log ratio|" in printed and "ARD" in printed
+    assert (table["lower"] <= table["model_lower"] + 1e-9).all()
     assert "h7: destination 'Atlantis'" in printed and "h10: date 2022-12-20" in printed
     unmapped = pd.read_csv(tmp_path / "run" / "unmapped.csv")
     assert set(unmapped["id"]) == {"h7", "h9", "h10"}
@@ -210,6 +222,7 @@ def test_evaluate_command_writes_into_the_hydra_run_folder(tiny_calibration, tmp
     proc = subprocess.run(
         [sys.executable, "-m", "experiments.evaluate", f"observations={path}",
          f"posterior={calibrated / 'out' / 'posterior.csv'}", "particles=2", "seeds=1",
+         "model_error=0",
          "scale=0.002", "n_workers=1", f"hydra.run.dir={tmp_path / 'run'}"],
         capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
