@@ -18,8 +18,9 @@ Stages, each checkpointed under `work_dir` so that an interrupted run resumes:
 4. Report (experiments/calibration_report.py), posterior.csv, and the calibrated point written
    to conf/behaviour/calibrated.yaml and conf/network/calibrated.yaml.
 
-The loss is the weighted root-mean-square of log((sim + 1) / (obs + 1)) over `fit` rows; rows
-measuring the same quantity share one weight (experiments/observe.py). Calibration runs simulate
+The loss is the weighted mean absolute log((sim + 1) / (obs + 1)) over `fit` rows (or its root
+mean square, `loss=rms`); rows measuring the same quantity share one weight
+(experiments/observe.py). Calibration runs simulate
 only the days the targets need and stop once `abort_departures` men have left (a prior bound).
 """
 
@@ -206,6 +207,7 @@ class Problem:
     baseline_days: int
     scale: float
     abort_departures: float | None = None
+    loss_kind: str = "mean_abs"
 
     @property
     def targets(self) -> list[Target]:
@@ -298,7 +300,7 @@ class Problem:
     def fit_loss(self, simulated_fit: np.ndarray) -> float:
         """Loss of the `fit` targets' simulated values (as from `simulate_fit`)."""
         i = self.fit_index
-        return loss(simulated_fit, self.observed[i], self.weights[i])
+        return loss(simulated_fit, self.observed[i], self.weights[i], self.loss_kind)
 
 
 def baseline_days(cfg: SimConfig) -> int:
@@ -407,6 +409,7 @@ def fingerprint(cfg: DictConfig, problem: Problem) -> str:
                    if p.name != "observations_2022.csv")
     spec = json.dumps({"params": [dataclasses.asdict(p) | {"why": ""} for p in problem.params],
                        "overrides": list(cfg.model_overrides), "scale": cfg.scale,
+                       "loss": cfg.loss,
                        "abc": OmegaConf.to_container(cfg.abc)},
                       sort_keys=True)
     return hashlib.sha256((obs_text + data + spec).encode()).hexdigest()[:16]
@@ -1047,6 +1050,7 @@ def calibrate(cfg: DictConfig) -> dict[str, Any]:
     problem = make_problem(cfg.observations, list(cfg.model_overrides), params, float(cfg.scale),
                            int(cfg.max_extrapolated_days))
     problem.abort_departures = float(cfg.abort_departures) if cfg.abort_departures else None
+    problem.loss_kind = str(cfg.loss)
     fit = problem.mapping.of_use("fit")
     log.info("%d fit targets (%d groups), %d claims, %d rows not mapped; %d parameters",
              len(fit), round(sum(t.weight for t in fit)), len(problem.mapping.of_use("claim")),
