@@ -70,6 +70,9 @@ class NetworkConfig:
     capacity_factor: float = 1.0  # scales every post's capacity (calibrated)
     air_capacity_factor: float = 1.0  # scales every air route's seats (calibrated)
     normal_traffic_factor: float = 1.0  # scales every post's ordinary traffic (calibrated)
+    # on top of those: a factor per exit, airport or destination country id (calibrated for the
+    # countries whose capacities are assumptions), e.g. {KZ: 0.6, GE-01: 1.5}
+    capacity_factor_by_exit: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -248,6 +251,8 @@ def validate_config(cfg: SimConfig) -> None:
     for name in ("air_overhead_days", "exclave_extra_days", "land_cost_rub", "capacity_factor",
                  "air_capacity_factor", "normal_traffic_factor"):
         _check_range(f"network.{name}", getattr(net, name), 0.0)
+    for target, factor in net.capacity_factor_by_exit.items():
+        _check_range(f"network.capacity_factor_by_exit.{target}", factor, 0.0)
     _check_range("population.scale", pop.scale, 0.0, 1.0, low_open=True)
     n_bands = len(pop.age_bands)
     for name in ("age_shares", "military_share_by_age"):

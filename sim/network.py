@@ -7,6 +7,7 @@ capacity and a queue: a land border post, or one air route airport -> destinatio
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import networkx as nx
@@ -15,7 +16,7 @@ import pandas as pd
 
 from sim.config import NetworkConfig
 from sim.datasets import Tables, load_tables
-from sim.errors import DataError
+from sim.errors import ConfigError, DataError
 
 EARTH_RADIUS_KM = 6371.0
 DOCUMENT_LEVELS = ("internal_passport", "foreign_passport", "schengen_visa", "schengen_exempt")
@@ -96,7 +97,49 @@ def build_world(config: NetworkConfig, tables: Tables | None = None) -> World:
         tables = load_tables(config.data_dir)
     graph = _build_graph(tables)
     _validate_graph(graph, tables)
-    return _to_arrays(graph, tables, config)
+    world = _to_arrays(graph, tables, config)
+    return with_exit_capacity_factors(world, config.capacity_factor_by_exit)
+
+
+def with_exit_capacity_factors(world: World, factors: dict[str, float]) -> World:
+    """Scale the capacity of the exits each key names (an exit, airport or country id), on top
+    of the global factors: the Kazakh and Finnish capacities are assumptions that the
+    calibration can correct one country at a time."""
+    if not factors:
+        return world
+    capacity = world.gate_capacity.copy()
+    for target, factor in factors.items():
+        mask = resolve_targets([str(target)], world, f"network.capacity_factor_by_exit.{target}")
+        capacity[mask] *= float(factor)
+    return dataclasses.replace(world, gate_capacity=capacity)
+
+
+def resolve_targets(targets: list[str], world: World, where: str) -> np.ndarray:
+    """[G] bool mask of the exits that `targets` name (policy actions, capacity factors)."""
+    if not targets:
+        raise ConfigError(where, "no targets given")
+    mask = np.zeros(world.n_gates, dtype=bool)
+    gate_index = world.gate_index()
+    country_index = world.country_index()
+    sites = np.array(world.gate_site)
+    for target in targets:
+        if target == "all":
+            mask[:] = True
+        elif target == "land":
+            mask |= world.gate_mode == LAND
+        elif target == "air":
+            mask |= world.gate_mode == AIR
+        elif target in gate_index:
+            mask[gate_index[target]] = True
+        elif target in country_index:
+            mask |= world.gate_country == country_index[target]
+        elif (sites == target).any():
+            mask |= sites == target
+        else:
+            raise ConfigError(where, f"unknown target '{target}': use an exit id (e.g. GE-01, "
+                              "AIR-SVO>TR), an airport id, a country id (e.g. FI), or "
+                              "all / land / air")
+    return mask
 
 
 def _build_graph(t: Tables) -> nx.DiGraph:

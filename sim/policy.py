@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.config import ActionConfig, ActionKind, PolicyConfig, parse_date
 from sim.errors import ConfigError
-from sim.network import AIR, DOCUMENT_LEVELS, LAND, World
+from sim.network import DOCUMENT_LEVELS, World, resolve_targets
 from sim.population import MEANS_LEVELS, Strata
 
 # New actions of these kinds feed rumours that the borders will close (behaviour: hazard). Draft
@@ -70,34 +70,6 @@ def known_categories(strata: Strata) -> list[str]:
     return (["all", "military_experience", "no_military_experience", "foreign_passport",
              "schengen_visa", "exempt", "local"] + [f"age_{b}" for b in strata.age_bands]
             + [f"means_{m}" for m in MEANS_LEVELS])
-
-
-def resolve_targets(targets: list[str], world: World, where: str) -> np.ndarray:
-    """[G] bool mask of the exits an action applies to."""
-    if not targets:
-        raise ConfigError(where, "no targets given")
-    mask = np.zeros(world.n_gates, dtype=bool)
-    gate_index = world.gate_index()
-    country_index = world.country_index()
-    sites = np.array(world.gate_site)
-    for target in targets:
-        if target == "all":
-            mask[:] = True
-        elif target == "land":
-            mask |= world.gate_mode == LAND
-        elif target == "air":
-            mask |= world.gate_mode == AIR
-        elif target in gate_index:
-            mask[gate_index[target]] = True
-        elif target in country_index:
-            mask |= world.gate_country == country_index[target]
-        elif (sites == target).any():
-            mask |= sites == target
-        else:
-            raise ConfigError(where, f"unknown target '{target}': use an exit id (e.g. GE-01, "
-                              "AIR-SVO>TR), an airport id, a country id (e.g. FI), or "
-                              "all / land / air")
-    return mask
 
 
 def _action_days(action: ActionConfig, where: str, start: dt.date, end: dt.date) -> slice:
