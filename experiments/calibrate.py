@@ -62,8 +62,8 @@ from experiments.observe import (
     simulate_targets,
     weighted_median,
 )
-from sim.config import SimConfig, load_config, parse_datetime
-from sim.network import AIR, World, build_world
+from sim.config import NetworkConfig, SimConfig, load_config, parse_datetime
+from sim.network import AIR, World, build_world, with_exit_capacity_factors
 
 # The model's matrix products are tiny (85 x 150 x 96); a multi-threaded BLAS spends ~100 times
 # longer synchronising threads than computing them. Runs are parallel across processes instead.
@@ -137,9 +137,9 @@ def load_parameters(spec: Any) -> list[Param]:
         if not low < high or (prior == "loguniform" and low <= 0):
             raise ValueError(f"parameters.{name}: bounds [{low}, {high}] are not valid")
         path = str(p["path"])
-        if not path.startswith(("behaviour.", "network.", OBS_PREFIX, *WORLD_PREFIXES)):
-            raise ValueError(f"parameters.{name}.path: {path!r} is not behaviour.*, network.*, "
-                             f"{OBS_PREFIX}* or {'/'.join(WORLD_PREFIXES)}*")
+        if not path.startswith(("behaviour.", "network.", OBS_PREFIX)):
+            raise ValueError(f"parameters.{name}.path: {path!r} is not behaviour.*, network.* "
+                             f"or {OBS_PREFIX}*")
         params.append(Param(name, path, prior, low, high, str(p.get("why", "")).strip()))
     return params
 
@@ -147,52 +147,55 @@ def load_parameters(spec: Any) -> list[Param]:
 # -- the problem: model + observations ------------------------------------------------------------
 
 NETWORK_FACTORS = ("capacity_factor", "air_capacity_factor", "normal_traffic_factor")
-# Experimental: factors on the capacity / ordinary traffic of some exits (an exit, airport or
-# country id, as in policy targets), applied to the world's arrays. The model's config has no
-# such field yet, so these cannot be written to conf/ (see docs/calibration.md).
-WORLD_PREFIXES = ("world.capacity.", "world.normal.")
-BY_EXIT_FIELD = "capacity_factor_by_exit"  # the field proposed to the lead for world.capacity.*
+BY_EXIT = "capacity_factor_by_exit"  # network.capacity_factor_by_exit.<exit, airport or country>
 
 
 def neutral_world(cfg: SimConfig) -> World:
     """The world with the network factors at 1, so that any factor can be applied to its arrays
     (build_world multiplies them in; rebuilding it per particle would cost more than the run)."""
-    neutral: dict[str, Any] = dict.fromkeys(NETWORK_FACTORS, 1.0)
-    if hasattr(cfg.network, BY_EXIT_FIELD):  # the proposed per-exit field, once it exists
-        neutral[BY_EXIT_FIELD] = {}
+    neutral: dict[str, Any] = dict.fromkeys(NETWORK_FACTORS, 1.0) | {BY_EXIT: {}}
     return build_world(dataclasses.replace(cfg.network, **neutral))
 
 
-def configured_exit_factors(cfg: SimConfig) -> dict[str, float]:
-    """Per-exit capacity factors of the config (the proposed network field), as world paths."""
-    by_exit = getattr(cfg.network, BY_EXIT_FIELD, None) or {}
-    return {f"world.capacity.{k}": float(v) for k, v in by_exit.items()}
-
-
-def scaled_world(world: World, capacity: float, air_capacity: float, normal: float) -> World:
+def scaled_world(world: World, net: NetworkConfig) -> World:
+    """The neutral world with the config's capacity and traffic factors applied."""
     is_air = world.gate_mode == AIR
-    return dataclasses.replace(
+    world = dataclasses.replace(
         world,
-        gate_capacity=world.gate_capacity * np.where(is_air, air_capacity, capacity),
-        gate_normal=world.gate_normal * normal)
+        gate_capacity=world.gate_capacity * np.where(is_air, net.air_capacity_factor,
+                                                     net.capacity_factor),
+        gate_normal=world.gate_normal * net.normal_traffic_factor)
+    return with_exit_capacity_factors(world, dict(net.capacity_factor_by_exit))
 
 
-def exit_scaled_world(world: World, factors: dict[str, float]) -> World:
-    """Apply `world.capacity.<id>` / `world.normal.<id>` factors (id: exit, airport or
-    destination country) to the exits they name."""
-    capacity, normal = world.gate_capacity.copy(), world.gate_normal.copy()
-    ids, sites = np.asarray(world.gate_ids), np.asarray(world.gate_site)
-    countries = np.asarray(world.country_ids)[world.gate_country]
-    for path, factor in factors.items():
-        kind, _, target = path.removeprefix("world.").partition(".")
-        mask = (ids == target) | (sites == target) | (countries == target)
-        if not mask.any():
-            raise ValueError(f"parameter path {path!r}: no exit, airport or country {target!r}")
-        if kind == "capacity":
-            capacity[mask] *= factor
-        else:
-            normal[mask] *= factor
-    return dataclasses.replace(world, gate_capacity=capacity, gate_normal=normal)
+def _split_path(path: str) -> tuple[str, str, str]:
+    """'behaviour.beta_time' -> (behaviour, beta_time, ''); an element of a list or mapping field:
+    'behaviour.documents_multiplier.0', 'network.capacity_factor_by_exit.KZ'."""
+    group, _, rest = path.partition(".")
+    field, _, key = rest.partition(".")
+    return group, field, key
+
+
+def get_field(cfg: SimConfig, path: str) -> float:
+    """A parameter's value in a config; an absent mapping key is a factor of 1."""
+    group, field, key = _split_path(path)
+    value = getattr(getattr(cfg, group), field)
+    if not key:
+        return float(value)
+    if isinstance(value, list):
+        return float(value[int(key)])
+    return float(value.get(key, 1.0))
+
+
+def set_field(cfg: SimConfig, path: str, value: float) -> None:
+    group, field, key = _split_path(path)
+    section = getattr(cfg, group)
+    if not key:
+        setattr(section, field, value)
+    elif isinstance(getattr(section, field), list):
+        getattr(section, field)[int(key)] = value
+    else:
+        getattr(section, field)[key] = value
 
 
 @dataclass
@@ -236,21 +239,12 @@ class Problem:
         for p in self.params:
             if p.name not in values:
                 continue
-            group, _, field = p.path.partition(".")
             v = float(values[p.name])
             if p.path == OBS_PREFIX + "persons_per_vehicle":
                 ppv = v
-            elif group in ("behaviour", "network"):
-                setattr(getattr(cfg, group), field, v)
-        net = cfg.network
-        world = scaled_world(self.world, net.capacity_factor, net.air_capacity_factor,
-                             net.normal_traffic_factor)
-        exit_factors = configured_exit_factors(cfg) | {
-            p.path: float(values[p.name]) for p in self.params
-            if p.path.startswith(WORLD_PREFIXES) and p.name in values}
-        if exit_factors:
-            world = exit_scaled_world(world, exit_factors)
-        return cfg, world, ppv
+            else:
+                set_field(cfg, p.path, v)
+        return cfg, scaled_world(self.world, cfg.network), ppv
 
     def run(self, values: dict[str, float], seed: int, scale: float | None = None,
             until: int | None = None, cap: float | None = None):
@@ -329,6 +323,14 @@ def make_problem(observations: str | Path, model_overrides: Sequence[str], param
                  scale: float, max_extrapolated_days: int = 31,
                  uses: Sequence[str] = ("fit", "claim")) -> Problem:
     base = compose_model_config([*model_overrides, "progress=false"])
+    for p in params:  # a misspelt path would otherwise set an attribute nothing reads
+        if p.path.startswith(OBS_PREFIX):
+            continue
+        try:
+            get_field(base, p.path)
+        except (AttributeError, IndexError, ValueError, TypeError) as err:
+            raise ValueError(f"parameters.{p.name}.path: {p.path!r} is not a field of the "
+                             f"model's config (sim/config.py): {err}") from err
     world = neutral_world(base)
     names = load_country_names(data_dir=base.network.data_dir)
     geo = Geography.from_world(world, names)
@@ -347,11 +349,8 @@ def point_values(problem: Problem) -> dict[str, float]:
     for p in problem.params:
         if p.path.startswith(OBS_PREFIX):
             out[p.name] = DEFAULT_PPV
-        elif p.path.startswith(WORLD_PREFIXES):
-            out[p.name] = 1.0
         else:
-            group, _, field = p.path.partition(".")
-            out[p.name] = float(getattr(getattr(problem.base, group), field))
+            out[p.name] = get_field(problem.base, p.path)
     return out
 
 
@@ -901,6 +900,20 @@ def model_error_sd(setting: Any, posterior: pd.DataFrame, problem: Problem | Non
     return float(setting)
 
 
+def coverage_error_sd(problem: Problem, sims: np.ndarray, interval: float = 0.9,
+                      step: float = 0.01, largest: float = 3.0) -> float:
+    """The smallest log-sd s (on a grid of `step`) at which the share of the fit targets inside
+    the `interval` of a report (runs x lognormal error of log-sd s) reaches `interval`. On rows
+    the calibration has not seen, this is split-conformal calibration of the intervals: their
+    width is set by how far unseen reports fell from the model, not by its training residuals,
+    which a fit with many parameters makes too small."""
+    for s in np.arange(0.0, largest + step / 2, step):
+        if fit_summary(target_table(problem, sims, interval, float(s)))["share_inside"] >= \
+                interval - 1e-12:
+            return float(s)
+    return float(largest)
+
+
 def residual_error_sd(problem: Problem, sims: np.ndarray) -> float:
     """The log-sd s of an extra error such that the fit targets' standardised residuals
     log_ratio / sqrt(model_sd^2 + s^2) have the median absolute value of a standard normal
@@ -995,9 +1008,10 @@ def unmapped_table(mapping: MappedObservations) -> pd.DataFrame:
 
 
 def write_calibrated_conf(conf_dir: Path, params: list[Param], values: dict[str, float],
-                          note: str) -> list[Path]:
+                          note: str, base: SimConfig | None = None) -> list[Path]:
     """conf/{behaviour,network}/calibrated.yaml: inherit the group's default.yaml, override only
-    the calibrated values."""
+    the calibrated values. An element of a list field is written as the whole list, the other
+    elements from `base` (the calibration's model config)."""
     written = []
     for group in ("behaviour", "network"):
         chosen = {p.path.split(".", 1)[1]: values[p.name] for p in params
@@ -1008,18 +1022,25 @@ def write_calibrated_conf(conf_dir: Path, params: list[Param], values: dict[str,
                  f"# ({note}). Everything else comes from default.yaml; the posterior and its",
                  "# report are in results/calibration/, the method in docs/calibration.md.",
                  "defaults:", "  - default", "  - _self_", ""]
-        lines += [f"{k}: {float(v):.6g}" for k, v in chosen.items()]
-        by_exit = {p.path.removeprefix("world.capacity."): values[p.name] for p in params
-                   if p.path.startswith("world.capacity.")}
-        if group == "network" and by_exit:
-            from sim.config import NetworkConfig
-
-            if BY_EXIT_FIELD in {f.name for f in dataclasses.fields(NetworkConfig)}:
-                lines.append(f"{BY_EXIT_FIELD}:")
-                lines += [f"  {k}: {float(v):.6g}" for k, v in by_exit.items()]
+        nested: dict[str, dict[str, float]] = {}
+        for key, v in chosen.items():
+            field, _, sub = key.partition(".")
+            if sub:  # a mapping field, e.g. network.capacity_factor_by_exit.KZ
+                nested.setdefault(field, {})[sub] = v
             else:
-                log.warning("network.%s does not exist yet: %s not written to conf "
-                            "(docs/calibration.md)", BY_EXIT_FIELD, by_exit)
+                lines.append(f"{key}: {float(v):.6g}")
+        for field, entries in nested.items():
+            if all(k.isdigit() for k in entries):
+                if base is None:
+                    raise ValueError(f"{group}.{field}: writing list elements needs the base "
+                                     "config")
+                items = [float(x) for x in getattr(getattr(base, group), field)]
+                for k, v in entries.items():
+                    items[int(k)] = float(v)
+                lines.append(f"{field}: [{', '.join(f'{x:.6g}' for x in items)}]")
+                continue
+            lines.append(f"{field}:")
+            lines += [f"  \"{k}\": {float(v):.6g}" for k, v in entries.items()]  # NO: Norway
         path = conf_dir / group / "calibrated.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -1069,6 +1090,14 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State,
     out_dir, work = project_path(cfg.out_dir), project_path(cfg.work_dir)
     params = problem.params
     timings = dict(state["timings"] or {})
+    total_before = float(timings.get("total", 0.0))
+
+    def record(stage: str, seconds: float) -> None:
+        """Checkpoint the stage times and the wall time over every invocation so far, so that a
+        calibration interrupted and resumed still reports what it cost in all."""
+        timings[stage] = seconds
+        timings["total"] = total_before + time.perf_counter() - started
+        state["timings"] = timings
 
     pool = Pool(problem, int(cfg.n_workers))
     try:
@@ -1079,7 +1108,7 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State,
         else:
             posterior = pd.DataFrame([point_values(problem)]).assign(
                 weight=1.0, distance=np.nan, generation=-1)
-        timings["abc"] = float(state["abc_seconds"] or time.perf_counter() - t0)
+        record("abc", float(state["abc_seconds"] or time.perf_counter() - t0))
         posterior.to_csv(out_dir / "posterior.csv", index=False, float_format="%.12g")
 
         # 2. point optimiser, from the best particle
@@ -1092,7 +1121,7 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State,
             best, best_loss = run_optimiser(problem, cfg, pool, work, start)
         else:
             best, best_loss = {p.name: float(start[p.name]) for p in params}, float("nan")
-        timings["optimiser"] = timings.get("optimiser", 0.0) + time.perf_counter() - t0
+        record("optimiser", timings.get("optimiser", 0.0) + time.perf_counter() - t0)
         log.info("point estimate: loss %.4f  %s", best_loss,
                  ", ".join(f"{k}={v:.4g}" for k, v in best.items()))
 
@@ -1106,7 +1135,7 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State,
                            "posterior predictive")
         point = run_ensemble(problem, pool, pd.DataFrame([best]), seeds,
                              float(cfg.predict.scale), extract, "point estimate")
-        timings["predict"] = time.perf_counter() - t0
+        record("predict", time.perf_counter() - t0)
     finally:
         pool.close()
     np.savez_compressed(work / "ensemble.npz", **ens)
@@ -1129,10 +1158,13 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State,
     if cfg.conf_dir:
         note = (f"point estimate, seed-averaged loss {best_loss:.3f}, "
                 f"{dt.date.today().isoformat()}")
-        for path in write_calibrated_conf(project_path(cfg.conf_dir), params, best, note):
+        for path in write_calibrated_conf(project_path(cfg.conf_dir), params, best, note,
+                                          problem.base):
             log.info("wrote %s", path)
     pd.DataFrame([best]).to_csv(out_dir / "point_estimate.csv", index=False)
-    timings["total"] = timings.get("total", 0.0) + time.perf_counter() - started
+    # ABC's own clock survives an interruption inside it, which the wall clock above may not
+    timings["total"] = max(total_before + time.perf_counter() - started,
+                           sum(timings.get(k, 0.0) for k in ("abc", "optimiser", "predict")))
     state["timings"] = timings
     summary["timings_seconds"] = timings
     calibration_report.write_report(out_dir, problem, cfg, table, ens, posterior, summary,

@@ -112,6 +112,11 @@ def plot_country(folder: Path, code: str, k: int, ens: dict[str, np.ndarray],
     ax2.set_title(f"{NAMES.get(code, code)}: cumulative entries since 21 September")
     ax2.set_ylabel("persons")
     _fmt_axis(ax2, end)
+    # the y range of the days shown, not of the whole horizon (which runs to 30 November)
+    shown = x[t0:] <= end
+    top = max(float(np.quantile(cum[:, shown], 0.95, axis=0).max()) * 1.2,
+              float(starts["observed"].max()) * 1.2 if len(starts) else 0.0)
+    ax2.set_ylim(0, top)
     ax2.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     path = folder / f"fit_{code}.png"

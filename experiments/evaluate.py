@@ -50,6 +50,11 @@ def posterior_samples(cfg: DictConfig, problem) -> pd.DataFrame:
         if "weight" not in posterior:
             posterior["weight"] = 1.0
         known = {p.name for p in problem.params}
+        unknown = set(posterior.columns) - known - {"weight", "distance", "generation"}
+        if unknown:  # e.g. a variant's posterior scored without the variant's parameters
+            raise InputError(f"{path}: columns {sorted(unknown)} are not parameters of this "
+                             "evaluation (conf/calibration/parameters.yaml); score a variant's "
+                             "posterior with its variant, e.g. +variant=documents")
         missing = known - set(posterior.columns)
         if missing:
             log.warning("posterior %s lacks %s: the configured values are used", path,
@@ -75,8 +80,10 @@ def error_sd_setting(cfg: DictConfig) -> float:
     return float(cfg.model_error or 0.0)
 
 
-def evaluate(cfg: DictConfig, folder: Path) -> dict:
-    """Run the ensemble, score the fit rows, write evaluation.csv; returns the summary."""
+def run_evaluation_ensemble(cfg: DictConfig, folder: Path):
+    """Map the file's fit rows and run the ensemble on them. Returns (problem, runs
+    [particles x seeds, targets] or None when no row could be mapped, number of particles,
+    seeds); writes unmapped.csv."""
     quiet_libraries()
     params = load_parameters(cfg.parameters)
     problem = make_problem(cfg.observations, list(cfg.model_overrides), params,
@@ -84,12 +91,10 @@ def evaluate(cfg: DictConfig, folder: Path) -> dict:
     unmapped = unmapped_table(problem.mapping)
     folder.mkdir(parents=True, exist_ok=True)
     unmapped.to_csv(folder / "unmapped.csv", index=False)
-    if not problem.targets:
-        log.error("no fit row of %s could be mapped", cfg.observations)
-        _print_unmapped(unmapped)
-        return {"rows": 0}
-    samples = posterior_samples(cfg, problem)
     seeds = [int(cfg.seed) + i for i in range(int(cfg.seeds))]
+    if not problem.targets:
+        return problem, None, 0, seeds
+    samples = posterior_samples(cfg, problem)
     until = max(t.last for t in problem.targets)
     pool = Pool(problem, int(cfg.n_workers))
     try:
@@ -97,13 +102,30 @@ def evaluate(cfg: DictConfig, folder: Path) -> dict:
                            "evaluation", until=until)
     finally:
         pool.close()
+    return problem, ens["targets"], len(samples), seeds
+
+
+def evaluate(cfg: DictConfig, folder: Path) -> dict:
+    """Run the ensemble, score the fit rows, write evaluation.csv; returns the summary."""
+    problem, sims, n_particles, seeds = run_evaluation_ensemble(cfg, folder)
+    if sims is None:
+        log.error("no fit row of %s could be mapped", cfg.observations)
+        _print_unmapped(unmapped_table(problem.mapping))
+        return {"rows": 0}
+    return score(cfg, folder, problem, sims, n_particles, seeds)
+
+
+def score(cfg: DictConfig, folder: Path, problem, sims, n_particles: int,
+          seeds: list[int]) -> dict:
+    """Compare the ensemble's runs with the fit rows: evaluation.csv and a printed summary."""
+    unmapped = unmapped_table(problem.mapping)
     error_sd = error_sd_setting(cfg)
-    table = target_table(problem, ens["targets"], float(cfg.interval), error_sd)
+    table = target_table(problem, sims, float(cfg.interval), error_sd)
     table[COLUMNS].to_csv(folder / "evaluation.csv", index=False, float_format="%.6g")
     summary = fit_summary(table)
     print(f"\nScored {summary['rows']} fit rows ({summary['groups']:.0f} targets after "
           f"weighting conflicting duplicates as one) of {cfg.observations}")
-    print(f"  ensemble: {len(samples)} posterior particles x {len(seeds)} seeds, scale "
+    print(f"  ensemble: {n_particles} posterior particles x {len(seeds)} seeds, scale "
           f"{cfg.scale}")
     print(f"  median |log ratio|       {summary['median_abs_log_ratio']:.3f}")
     print(f"  inside the {100 * float(cfg.interval):.0f}% interval  "

@@ -3,6 +3,7 @@ the calibrated configuration files, and a tiny calibration and evaluation end to
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 import sys
@@ -119,6 +120,55 @@ def test_calibrated_conf_inherits_the_defaults(tmp_path):
     assert cfg.network.capacity_factor == pytest.approx(values["capacity_factor"], rel=1e-5)
     assert cfg.behaviour.beta_draft == 6.0  # not calibrated: from default.yaml
     assert cfg.network.road_km_per_day == 700.0
+
+
+def test_capacity_factors_by_exit_are_calibrated_and_written_as_a_mapping(tmp_path):
+    """Per-country capacity factors: applied to the run's world, written under the network
+    field with their keys quoted (a bare NO would be read as false)."""
+    from experiments.calibrate import make_problem
+
+    params = [Param("capacity_KZ", "network.capacity_factor_by_exit.KZ", "uniform", 0.3, 3.0),
+              Param("capacity_NO", "network.capacity_factor_by_exit.NO", "uniform", 0.3, 3.0),
+              Param("capacity_factor", "network.capacity_factor", "uniform", 0.5, 2.0)]
+    problem = make_problem("sim/data/observations_2022.csv",
+                           ["network=default", "behaviour=default"], params, 0.002, 31)
+    cfg, world, _ = problem.values_config({"capacity_KZ": 0.5, "capacity_NO": 2.0,
+                                           "capacity_factor": 0.8}, seed=1)
+    country = np.array(world.country_ids)[world.gate_country]
+    ratio = world.gate_capacity / problem.world.gate_capacity
+    land = world.gate_mode == 0
+    assert np.allclose(ratio[land & (country == "KZ")], 0.8 * 0.5)
+    assert np.allclose(ratio[land & (country == "NO")], 0.8 * 2.0)
+    assert np.allclose(ratio[land & ~np.isin(country, ["KZ", "NO"])], 0.8)
+    assert cfg.network.capacity_factor_by_exit == {"KZ": 0.5, "NO": 2.0}
+    assert problem.base.network.capacity_factor_by_exit == {}  # the base config is untouched
+
+    conf = tmp_path / "conf"
+    shutil.copytree(ROOT / "conf", conf)
+    write_calibrated_conf(conf, params, {"capacity_KZ": 0.5, "capacity_NO": 2.0,
+                                         "capacity_factor": 0.8}, "test")
+    from hydra import compose, initialize_config_dir
+
+    from sim.config import to_sim_config
+
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        written = to_sim_config(compose("config", ["network=calibrated"]))
+    assert written.network.capacity_factor_by_exit == {"KZ": 0.5, "NO": 2.0}
+    assert written.network.capacity_factor == pytest.approx(0.8)
+
+
+def test_holdout_split_keeps_claims_and_holds_out_later_fit_rows(tmp_path):
+    from experiments.holdout import split_observations
+
+    path = tmp_path / "obs.csv"
+    path.write_text(HAND_MADE)
+    train, test = split_observations(path, dt.date(2022, 10, 2), tmp_path / "split")
+    train_ids = list(pd.read_csv(train)["id"])
+    test_ids = list(pd.read_csv(test)["id"])
+    # fit rows dated after 2 Oct are held out; the claim h9 (4 Oct) is never fitted: it stays
+    assert test_ids == ["h1", "h2", "h4", "h8", "h10"]
+    assert train_ids == ["h3", "h5", "h6", "h7", "h9"]
+    assert list(pd.read_csv(test).columns) == list(pd.read_csv(path).columns)
 
 
 # -- end to end -------------------------------------------------------------------------------
@@ -239,3 +289,33 @@ def test_evaluate_command_reports_a_bad_file(tmp_path):
         cwd=ROOT)
     assert proc.returncode == 2
     assert "row 1 (id 'h1'), field 'date'" in proc.stdout + proc.stderr
+
+
+def test_a_misspelt_parameter_path_is_named():
+    from experiments.calibrate import make_problem
+
+    params = [Param("typo", "behaviour.hazard_bsae", "uniform", 0.1, 1.0)]
+    with pytest.raises(ValueError, match=r"parameters\.typo\.path.*hazard_bsae"):
+        make_problem("sim/data/observations_2022.csv", ["network=default"], params, 0.002)
+
+
+def test_a_list_element_is_calibrated_and_written_with_the_other_elements(tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from experiments.calibrate import make_problem
+    from sim.config import to_sim_config
+
+    params = [Param("documents_internal", "behaviour.documents_multiplier.0", "uniform", 0.1, 2)]
+    problem = make_problem("sim/data/observations_2022.csv", ["behaviour=default"], params,
+                           0.002)
+    default = list(problem.base.behaviour.documents_multiplier)
+    cfg, _, _ = problem.values_config({"documents_internal": 0.25}, seed=1)
+    assert cfg.behaviour.documents_multiplier == [0.25, *default[1:]]
+    assert problem.base.behaviour.documents_multiplier == default
+
+    conf = tmp_path / "conf"
+    shutil.copytree(ROOT / "conf", conf)
+    write_calibrated_conf(conf, params, {"documents_internal": 0.25}, "test", problem.base)
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        written = to_sim_config(compose("config", ["behaviour=calibrated"]))
+    assert written.behaviour.documents_multiplier == [0.25, *default[1:]]
