@@ -16,6 +16,7 @@ runs.csv, daily.csv, plots, summary.md, and the configuration used.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import logging
@@ -93,6 +94,7 @@ class Job:
     scenario: str
     seed: int
     config: SimConfig
+    particle: int = -1  # the posterior particle's row, or -1: the configured parameters
 
 
 # ---- what to run --------------------------------------------------------------------------------
@@ -146,10 +148,38 @@ def seeds_from(cfg: DictConfig) -> list[int]:
     return seeds
 
 
+def posterior_draws(path: str | Path, parameters: str | Path, n: int,
+                    seed: int) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """n particles drawn by weight from a calibration's posterior.csv, and the (column, config
+    path) of every model parameter in it (conf/calibration/parameters.yaml); parameters of the
+    observation operator (persons per vehicle) do not touch the model."""
+    from experiments.calibrate import OBS_PREFIX, load_parameters, project_path, resample
+
+    file = project_path(str(path))
+    if not file.exists():
+        raise ConfigError("posterior", f"{file} does not exist (run python -m "
+                          "experiments.calibrate, or posterior=null)")
+    posterior = pd.read_csv(file)
+    if "weight" not in posterior:
+        posterior["weight"] = 1.0
+    params = load_parameters(OmegaConf.load(project_path(str(parameters))).parameters)
+    columns = [(p.name, p.path) for p in params
+               if p.name in posterior.columns and not p.path.startswith(OBS_PREFIX)]
+    if not columns:
+        raise ConfigError("posterior", f"{file} has no column named as a parameter of "
+                          f"{parameters}")
+    posterior.insert(0, "particle", np.arange(len(posterior)))  # the row, kept by resampling
+    return resample(posterior, n, seed), columns
+
+
 def build_jobs(scenarios: list[Scenario], seeds: list[int], scale: float,
-               sim_overrides: list[str]) -> list[Job]:
+               sim_overrides: list[str], draws: pd.DataFrame | None = None,
+               columns: list[tuple[str, str]] | None = None) -> list[Job]:
     """Compose and check every scenario once (bad input stops here, before any run), then one
-    job per scenario and seed, seed-major so that partial progress covers every scenario."""
+    job per scenario and seed, seed-major so that partial progress covers every scenario. With
+    posterior `draws`, the i-th seed runs the i-th particle under every scenario: the paired
+    differences then carry the parameters' uncertainty and still share random numbers."""
+    from experiments.calibrate import set_field
     from sim.policy import compile_policy
     from sim.population import make_strata
 
@@ -165,8 +195,18 @@ def build_jobs(scenarios: list[Scenario], seeds: list[int], scale: float,
         compile_policy(cfg.policy, world, make_strata(list(cfg.population.age_bands)),
                        parse_date(cfg.start, "start"), parse_date(cfg.end, "end"))
         configs[sc.name] = cfg
-    return [Job(sc.name, seed, dataclasses.replace(configs[sc.name], seed=seed))
-            for seed in seeds for sc in scenarios]
+    if draws is None:
+        return [Job(sc.name, seed, dataclasses.replace(configs[sc.name], seed=seed))
+                for seed in seeds for sc in scenarios]
+    jobs = []
+    for i, seed in enumerate(seeds):
+        row = draws.iloc[i]
+        for sc in scenarios:
+            config = copy.deepcopy(dataclasses.replace(configs[sc.name], seed=seed))
+            for name, path in columns or []:
+                set_field(config, path, float(row[name]))
+            jobs.append(Job(sc.name, seed, config, int(row["particle"])))
+    return jobs
 
 
 # ---- one run ------------------------------------------------------------------------------------
@@ -176,7 +216,8 @@ def run_job(job: Job) -> dict[str, Any]:
 
     model = MobilisationModel(job.config, world=world_for(job.config.network))
     model.run()
-    return {"scenario": job.scenario, "seed": job.seed, **run_outcomes(model)}
+    return {"scenario": job.scenario, "seed": job.seed, "particle": job.particle,
+            **run_outcomes(model)}
 
 
 def run_outcomes(model: Any) -> dict[str, Any]:
@@ -235,7 +276,8 @@ def runs_table(results: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per scenario and seed: every outcome, and entries by destination."""
     rows = []
     for r in results:
-        row = {"scenario": r["scenario"], "seed": r["seed"], **r["outcomes"]}
+        row = {"scenario": r["scenario"], "seed": r["seed"], "particle": r.get("particle", -1),
+               **r["outcomes"]}
         row.update({f"entered_{c}": v for c, v in r["destinations"].items()})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -324,7 +366,12 @@ def summary_markdown(table: pd.DataFrame, scenarios: list[Scenario], meta: dict[
         f"scale {meta['scale']}, {meta['start']} to {meta['end']}; {meta['runs']} runs in "
         f"{meta['seconds']:.0f} s on {meta['n_jobs']} processes. Figures are real-population "
         "equivalents: median over seeds (90 % interval). Changes are from "
-        f"'{meta['baseline_label']}', paired by seed.",
+        f"'{meta['baseline_label']}', paired by seed. "
+        + (f"Parameters: seed i runs particle i of the posterior {meta['posterior']} under "
+           "every policy, so the intervals include the parameters' uncertainty."
+           if meta.get("posterior") else
+           "Parameters: the configured (calibrated point) values; the intervals are seed "
+           "noise only, not the parameters' uncertainty (posterior=PATH adds it)."),
         "",
         "| Policy | " + " | ".join(c[2] for c in columns) + " |",
         "| --- | " + " | ".join("---:" for _ in columns) + " |",
@@ -352,7 +399,12 @@ def compare(cfg: DictConfig) -> Path:
     seeds = seeds_from(cfg)
     n_jobs = effective_jobs(int(cfg.n_jobs))
     started = time.perf_counter()
-    jobs = build_jobs(scenarios, seeds, float(cfg.scale), [str(o) for o in cfg.sim_overrides])
+    draws, columns = None, None
+    if cfg.get("posterior"):
+        draws, columns = posterior_draws(cfg.posterior, cfg.posterior_parameters, len(seeds),
+                                         seeds[0])
+    jobs = build_jobs(scenarios, seeds, float(cfg.scale), [str(o) for o in cfg.sim_overrides],
+                      draws, columns)
     log.info("%d scenarios x %d seeds = %d runs on %s processes", len(scenarios), len(seeds),
              len(jobs), n_jobs)
     results = parallel_map(run_job, jobs, n_jobs, desc="policies x seeds",
@@ -371,6 +423,7 @@ def compare(cfg: DictConfig) -> Path:
         "scale": float(cfg.scale), "start": sim_cfg.start, "end": sim_cfg.end,
         "end_label": f"{end.day} {end:%b}", "runs": len(jobs), "seconds": seconds,
         "n_jobs": n_jobs, "baseline": str(cfg.baseline),
+        "posterior": str(cfg.posterior) if cfg.get("posterior") else None,
         "baseline_label": labels[str(cfg.baseline)],
         "written": dt.datetime.now().isoformat(timespec="seconds"),
     }

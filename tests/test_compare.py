@@ -128,3 +128,34 @@ def test_unknown_policy_stops_before_any_run(tmp_path):
     assert proc.returncode == 2
     assert "nowhere" in proc.stdout + proc.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_posterior_replicates_share_a_particle_across_policies(tmp_path):
+    """With a posterior, seed i runs particle i under every policy (paired by parameters as
+    well as random numbers), and the particle's values reach the model."""
+    from experiments.compare_policies import build_jobs, posterior_draws
+
+    posterior = tmp_path / "posterior.csv"
+    pd.DataFrame({"hazard_base": [0.0003, 0.006], "capacity_KZ": [0.5, 2.0],
+                  "persons_per_vehicle": [2.5, 3.0], "weight": [1.0, 1.0]}).to_csv(
+        posterior, index=False)
+    draws, columns = posterior_draws(posterior, "conf/calibration/parameters.yaml", 4, seed=1)
+    assert dict(columns) == {"hazard_base": "behaviour.hazard_base",
+                             "capacity_KZ": "network.capacity_factor_by_exit.KZ"}
+    scenarios = [Scenario("open", "open", ("policy=open",)),
+                 Scenario("slow", "slow queues", ("policy=open", "behaviour.beta_wait=2.0"))]
+    jobs = build_jobs(scenarios, [1, 2, 3, 4], 0.001, SHORT[1:], draws, columns)
+    by_seed: dict[int, list[Job]] = {}
+    for job in jobs:
+        by_seed.setdefault(job.seed, []).append(job)
+    assert len(jobs) == 8 and {j.particle for j in jobs} == {0, 1}
+    for pair in by_seed.values():
+        assert {j.scenario for j in pair} == {"open", "slow"}
+        assert len({j.particle for j in pair}) == 1  # the same particle under both policies
+        hazard = pair[0].config.behaviour.hazard_base
+        assert all(j.config.behaviour.hazard_base == hazard for j in pair)
+        assert pair[0].config.network.capacity_factor_by_exit["KZ"] == (
+            0.5 if hazard == 0.0003 else 2.0)
+    low = next(j for j in jobs if j.scenario == "open" and j.config.behaviour.hazard_base < 1e-3)
+    high = next(j for j in jobs if j.scenario == "open" and j.config.behaviour.hazard_base > 1e-3)
+    assert run_job(low)["outcomes"]["left_by_end"] < run_job(high)["outcomes"]["left_by_end"]
