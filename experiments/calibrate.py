@@ -15,8 +15,9 @@ Stages, each checkpointed under `work_dir` so that an interrupted run resumes:
 2. Optimiser: seed-averaged loss with common random numbers (deterministic), every evaluation
    cached on disk, so a re-run replays the cache and continues.
 3. Posterior predictive ensemble (ensemble.npz).
-4. Report (experiments/calibration_report.py), posterior.csv, and the calibrated point written
-   to conf/behaviour/calibrated.yaml and conf/network/calibrated.yaml.
+4. Report (experiments/calibration_report.py), posterior.csv, and the configured point written
+   to conf/behaviour/calibrated.yaml and conf/network/calibrated.yaml: by default the posterior
+   medoid (`posterior_medoid`, a typical member), or the optimiser's point (`conf_point`).
 
 The loss is the weighted mean absolute log((sim + 1) / (obs + 1)) over `fit` rows (or its root
 mean square, `loss=rms`); rows measuring the same quantity share one weight
@@ -62,8 +63,8 @@ from experiments.observe import (
     simulate_targets,
     weighted_median,
 )
-from sim.config import NetworkConfig, SimConfig, load_config, parse_datetime
-from sim.network import AIR, World, build_world, with_exit_capacity_factors
+from sim.config import SimConfig, load_config, parse_datetime
+from sim.network import World, build_world, scaled_world
 
 # The model's matrix products are tiny (85 x 150 x 96); a multi-threaded BLAS spends ~100 times
 # longer synchronising threads than computing them. Runs are parallel across processes instead.
@@ -157,15 +158,17 @@ def neutral_world(cfg: SimConfig) -> World:
     return build_world(dataclasses.replace(cfg.network, **neutral))
 
 
-def scaled_world(world: World, net: NetworkConfig) -> World:
-    """The neutral world with the config's capacity and traffic factors applied."""
-    is_air = world.gate_mode == AIR
-    world = dataclasses.replace(
-        world,
-        gate_capacity=world.gate_capacity * np.where(is_air, net.air_capacity_factor,
-                                                     net.capacity_factor),
-        gate_normal=world.gate_normal * net.normal_traffic_factor)
-    return with_exit_capacity_factors(world, dict(net.capacity_factor_by_exit))
+def posterior_medoid(posterior: pd.DataFrame, params: list[Param]) -> dict[str, float]:
+    """The particle nearest the posterior's coordinate-wise median, on the scale where each
+    prior is flat: a typical member of the posterior. The optimiser's point instead sits wherever
+    the loss is lowest, which along directions the data do not inform (how long the pressure
+    lasts after September, what drives it) is an accident of noise that a single run would
+    then carry into every scenario."""
+    unit = np.column_stack([[p.to_unit(float(v)) for v in posterior[p.name]] for p in params])
+    w = posterior["weight"].to_numpy(float) if "weight" in posterior else np.ones(len(unit))
+    median = np.array([weighted_median(unit[:, j], w) for j in range(unit.shape[1])])
+    row = int(np.argmin(((unit - median) ** 2).sum(axis=1)))
+    return {p.name: float(posterior[p.name].iloc[row]) for p in params}
 
 
 def _split_path(path: str) -> tuple[str, str, str]:
@@ -1122,10 +1125,17 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State,
         else:
             best, best_loss = {p.name: float(start[p.name]) for p in params}, float("nan")
         record("optimiser", timings.get("optimiser", 0.0) + time.perf_counter() - t0)
-        log.info("point estimate: loss %.4f  %s", best_loss,
+        log.info("optimiser: loss %.4f  %s", best_loss,
                  ", ".join(f"{k}={v:.4g}" for k, v in best.items()))
+        optimum = best
+        if cfg.conf_point == "medoid" and cfg.abc.enabled:
+            best = posterior_medoid(posterior, params)
+            log.info("configured point: the posterior medoid  %s",
+                     ", ".join(f"{k}={v:.4g}" for k, v in best.items()))
+        elif cfg.conf_point not in ("medoid", "optimiser"):
+            raise ValueError(f"conf_point: {cfg.conf_point!r} is not medoid or optimiser")
 
-        # 3. posterior predictive ensemble (+ the point estimate with the same seeds)
+        # 3. posterior predictive ensemble (+ the configured point with the same seeds)
         t0 = time.perf_counter()
         rs = cfg.report
         extract = _Extract(list(rs.countries), str(rs.queue_post))
@@ -1134,7 +1144,7 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State,
         ens = run_ensemble(problem, pool, samples, seeds, float(cfg.predict.scale), extract,
                            "posterior predictive")
         point = run_ensemble(problem, pool, pd.DataFrame([best]), seeds,
-                             float(cfg.predict.scale), extract, "point estimate")
+                             float(cfg.predict.scale), extract, "configured point")
         record("predict", time.perf_counter() - t0)
     finally:
         pool.close()
@@ -1146,7 +1156,9 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State,
         "fit": fit_summary(table),
         "fit_point_estimate": fit_summary(point_table),
         "point_estimate": best,
-        "point_loss": best_loss,
+        "point_kind": str(cfg.conf_point) if cfg.abc.enabled else "optimiser",
+        "optimiser_point": optimum,
+        "optimiser_loss": best_loss,
         "scale": float(cfg.scale),
         "predict": {"particles": int(cfg.predict.particles), "seeds": seeds,
                     "scale": float(cfg.predict.scale)},
@@ -1156,7 +1168,7 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State,
     }
     # 4. configuration and report
     if cfg.conf_dir:
-        note = (f"point estimate, seed-averaged loss {best_loss:.3f}, "
+        note = (f"{summary['point_kind']} point of the posterior, "
                 f"{dt.date.today().isoformat()}")
         for path in write_calibrated_conf(project_path(cfg.conf_dir), params, best, note,
                                           problem.base):

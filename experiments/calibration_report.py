@@ -171,7 +171,7 @@ def plot_posteriors(folder: Path, posterior: pd.DataFrame, params: list,
         ax.tick_params(labelsize=7)
     for ax in np.ravel(axes)[n:]:
         ax.axis("off")
-    fig.suptitle("Posterior (last ABC-SMC generation; x-range = prior; red = point estimate)",
+    fig.suptitle("Posterior (last ABC-SMC generation; x-range = prior; red = configured point)",
                  fontsize=10)
     fig.tight_layout()
     path = folder / "posteriors.png"
@@ -261,6 +261,7 @@ def write_markdown(folder: Path, table: pd.DataFrame, dep: pd.DataFrame, fam: pd
     s, sp = summary["fit"], summary.get("fit_point_estimate", {})
     post_rows = []
     w = posterior["weight"].to_numpy(float)
+    configured, optimum = summary["point_estimate"], summary.get("optimiser_point", {})
     for p in params:
         v = posterior[p.name].to_numpy(float)
         order = np.argsort(v)
@@ -268,7 +269,8 @@ def write_markdown(folder: Path, table: pd.DataFrame, dep: pd.DataFrame, fam: pd
         q = [v[order][min(np.searchsorted(cw, a), len(v) - 1)] for a in (0.05, 0.5, 0.95)]
         post_rows.append({"parameter": p.name, "prior": f"{p.prior} [{p.low:g}, {p.high:g}]",
                           "median": f"{q[1]:.4g}", "90% interval": f"{q[0]:.4g} - {q[2]:.4g}",
-                          "point estimate": f"{summary['point_estimate'].get(p.name, np.nan):.4g}"})
+                          "configured point": f"{configured.get(p.name, np.nan):.4g}",
+                          "optimiser": f"{optimum.get(p.name, np.nan):.4g}"})
     fit_rows = table[table["use"] == "fit"][["id", "destination", "post_ids", "direction",
                                             "kind", "period_start", "date", "observed",
                                             "simulated", "lower", "upper", "log_ratio",
@@ -287,7 +289,8 @@ inside 90% interval of the model | ARD | RMS log ratio |
 {len(summary['predict']['seeds'])} seeds) | {s['rows']} | {s['groups']:.0f} | \
 {s['median_abs_log_ratio']:.3f} | {100 * s['share_inside']:.0f}% | \
 {100 * s['share_inside_model_only']:.0f}% | {s['ard']:.3f} | {s['rms_log_ratio']:.3f} |
-| point estimate ({len(summary['predict']['seeds'])} seeds) | {sp.get('rows', 0)} | \
+| configured point ({summary.get('point_kind', 'optimiser')}; what `make run` uses), \
+{len(summary['predict']['seeds'])} seeds | {sp.get('rows', 0)} | \
 {sp.get('groups', 0):.0f} | {sp.get('median_abs_log_ratio', np.nan):.3f} | \
 {100 * sp.get('share_inside', np.nan):.0f}% | \
 {100 * sp.get('share_inside_model_only', np.nan):.0f}% | {sp.get('ard', np.nan):.3f} | \

@@ -68,8 +68,10 @@ class NetworkConfig:
     exclave_extra_days: float = 0.5  # Kaliningrad: a domestic flight to or from the mainland
     land_cost_rub: float = 5000.0  # fuel, tolls and fees of a land crossing (not distance-based)
     capacity_factor: float = 1.0  # scales every post's capacity (calibrated)
-    air_capacity_factor: float = 1.0  # scales every air route's seats (calibrated)
-    normal_traffic_factor: float = 1.0  # scales every post's ordinary traffic (calibrated)
+    # scales every air route's seats and, as the data derive them from the seats, its ordinary
+    # passengers (calibrated)
+    air_capacity_factor: float = 1.0
+    normal_traffic_factor: float = 1.0  # scales every land post's ordinary traffic (calibrated)
     # on top of those: a factor per exit, airport or destination country id (calibrated for the
     # countries whose capacities are assumptions), e.g. {KZ: 0.6, GE-01: 1.5}
     capacity_factor_by_exit: dict[str, float] = field(default_factory=dict)

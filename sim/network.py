@@ -97,21 +97,26 @@ def build_world(config: NetworkConfig, tables: Tables | None = None) -> World:
         tables = load_tables(config.data_dir)
     graph = _build_graph(tables)
     _validate_graph(graph, tables)
-    world = _to_arrays(graph, tables, config)
-    return with_exit_capacity_factors(world, config.capacity_factor_by_exit)
+    return scaled_world(_to_arrays(graph, tables, config), config)
 
 
-def with_exit_capacity_factors(world: World, factors: dict[str, float]) -> World:
-    """Scale the capacity of the exits each key names (an exit, airport or country id), on top
-    of the global factors: the Kazakh and Finnish capacities are assumptions that the
-    calibration can correct one country at a time."""
-    if not factors:
-        return world
-    capacity = world.gate_capacity.copy()
-    for target, factor in factors.items():
+def scaled_world(world: World, config: NetworkConfig) -> World:
+    """The data's capacities and ordinary traffic times the config's factors (`world` holds the
+    data's values: a world built with every factor at 1). Land posts: capacity x
+    `capacity_factor`, ordinary traffic x `normal_traffic_factor`. Air routes: seats and their
+    ordinary passengers both x `air_capacity_factor`, because the data derive the passengers
+    from the seats (load factor 0.85, sim/data/SOURCES.md A11): scaling one without the other
+    would fill every seat, or empty the planes, by accident. Then `capacity_factor_by_exit` for
+    the exits, airports or countries it names."""
+    is_air = world.gate_mode == AIR
+    capacity = world.gate_capacity * np.where(is_air, config.air_capacity_factor,
+                                              config.capacity_factor)
+    normal = world.gate_normal * np.where(is_air, config.air_capacity_factor,
+                                          config.normal_traffic_factor)
+    for target, factor in config.capacity_factor_by_exit.items():
         mask = resolve_targets([str(target)], world, f"network.capacity_factor_by_exit.{target}")
         capacity[mask] *= float(factor)
-    return dataclasses.replace(world, gate_capacity=capacity)
+    return dataclasses.replace(world, gate_capacity=capacity, gate_normal=normal)
 
 
 def resolve_targets(targets: list[str], world: World, where: str) -> np.ndarray:
@@ -206,8 +211,8 @@ def _to_arrays(g: nx.DiGraph, t: Tables, config: NetworkConfig) -> World:
         mode.append(LAND)
         g_region.append(r_index[p.russian_region])
         g_country.append(c_index[p.destination])
-        cap.append(float(p.capacity_persons_per_day) * config.capacity_factor)
-        normal.append(float(p.normal_daily_persons) * config.normal_traffic_factor)
+        cap.append(float(p.capacity_persons_per_day))  # the factors: scaled_world
+        normal.append(float(p.normal_daily_persons))
         fare.append(config.land_cost_rub)
         is_open.append(p.status != "closed")
         lat.append(float(p.lat))
@@ -219,8 +224,8 @@ def _to_arrays(g: nx.DiGraph, t: Tables, config: NetworkConfig) -> World:
         mode.append(AIR)
         g_region.append(r_index[a.region])
         g_country.append(c_index[route.destination])
-        cap.append(float(route.seats_per_day) * config.air_capacity_factor)
-        normal.append(float(route.normal_daily_passengers) * config.normal_traffic_factor)
+        cap.append(float(route.seats_per_day))
+        normal.append(float(route.normal_daily_passengers))
         fare.append(float(route.fare_rub))
         is_open.append(True)
         lat.append(float(a.lat))

@@ -319,3 +319,28 @@ def test_a_list_element_is_calibrated_and_written_with_the_other_elements(tmp_pa
     with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
         written = to_sim_config(compose("config", ["behaviour=calibrated"]))
     assert written.behaviour.documents_multiplier == [0.25, *default[1:]]
+
+
+def test_holdout_command_end_to_end(tmp_path):
+    """Calibrate on the rows up to a date, score the later ones: both scores are reported and
+    the held-out ones come from rows the calibration never saw."""
+    tiny = ",".join(f"'{o}'" for o in TINY)
+    calibrated = [ROOT / "conf" / g / "calibrated.yaml" for g in ("behaviour", "network")]
+    before = [p.read_text() for p in calibrated]
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.holdout", "split_date=2022-09-26",
+         f"out_dir={tmp_path / 'out'}", f"work_dir={tmp_path / 'work'}",
+         f"calibrate_overrides=[{tiny}]",
+         "evaluate_overrides=['particles=2','seeds=1','scale=0.002','n_workers=1']"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "out"
+    test = pd.read_csv(out / "test.csv")
+    assert (test["use"] == "fit").all() and (test["date"] > "2022-09-26").all()
+    scored = pd.read_csv(out / "evaluation" / "evaluation.csv")
+    assert set(scored["id"]) <= set(test["id"]) and len(scored) >= 20
+    trained_on = pd.read_csv(out / "calibration" / "targets.csv")
+    assert not set(trained_on["id"]) & set(scored["id"])
+    report = (out / "holdout.md").read_text()
+    assert "held-out rows (not fitted)" in report and "training rows (fitted)" in report
+    assert [p.read_text() for p in calibrated] == before  # conf/ is not touched (conf_dir=null)

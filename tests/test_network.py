@@ -41,3 +41,17 @@ def test_unknown_exit_in_capacity_factor_by_exit_is_named():
 def test_negative_capacity_factor_by_exit_is_rejected_at_load():
     with pytest.raises(ConfigError, match=r"capacity_factor_by_exit\.KZ.*-1"):
         load_config(["++network.capacity_factor_by_exit.KZ=-1"])
+
+
+def test_air_factor_keeps_the_load_factor_and_the_traffic_factor_stays_on_land(world):
+    """The data derive ordinary air passengers from the seats (load factor 0.85): scaling the
+    seats scales them too, so spare seats stay 15 % of the seats; ordinary land traffic has its
+    own factor."""
+    scaled = build_world(NetworkConfig(air_capacity_factor=0.6, normal_traffic_factor=1.4))
+    air = world.gate_mode == AIR
+    assert np.allclose(scaled.gate_capacity[air], 0.6 * world.gate_capacity[air])
+    assert np.allclose(scaled.gate_normal[air], 0.6 * world.gate_normal[air])
+    spare = scaled.gate_capacity[air] - scaled.gate_normal[air]
+    assert np.allclose(spare, 0.6 * 0.15 * world.gate_capacity[air], rtol=0.01, atol=1.0)
+    assert np.allclose(scaled.gate_normal[~air], 1.4 * world.gate_normal[~air])
+    assert np.allclose(scaled.gate_capacity[~air], world.gate_capacity[~air])
