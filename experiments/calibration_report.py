@@ -301,9 +301,9 @@ Interval of a report = the model's runs (posterior particles x seeds) x a lognor
 error of log-sd {summary.get('model_error_sd', 0):.3f} (predict.model_error, see
 docs/calibration.md); interval of the model = the runs alone.
 
-Wall time: ABC {t.get('abc', 0) / 60:.1f} min, optimiser {t.get('optimiser', 0) / 60:.1f} min,
-predictive ensemble {t.get('predict', 0) / 60:.1f} min, total {t.get('total', 0) / 60:.1f} min
-(2 cores).
+Time: ABC {t.get('abc', 0) / 60:.1f} min, optimiser {t.get('optimiser', 0) / 60:.1f} min,
+predictive ensemble {t.get('predict', 0) / 60:.1f} min; sum of the stages \
+{t.get('total', 0) / 60:.1f} min (2 cores; a fresh run adds about 10 s of set-up and the report).
 
 ## Departures from Russia since 21 September (model) and the claims
 

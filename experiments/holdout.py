@@ -108,9 +108,8 @@ def _write_report(out_dir: Path, summary: dict) -> None:
         f"The intervals of a report add a lognormal error of log-sd {summary['error_sd_used']:.3f}"
         " (estimated from the training residuals). The held-out rows would have needed "
         f"{summary['error_sd_for_90_on_held_out']:.2f} for 90% of them to fall inside "
-        "(split-conformal calibration of the intervals; the main calibration's "
-        "`predict.model_error` is set from the value of the default holdout, "
-        "docs/calibration.md).",
+        "(split-conformal calibration of the intervals; if it exceeds the main calibration's "
+        "`predict.model_error`, raise that to it: docs/calibration.md).",
         "",
         "Per row: `evaluation/evaluation.csv`; the calibration's report: `calibration/report.md`.",
         ""])
