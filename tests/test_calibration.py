@@ -344,3 +344,20 @@ def test_holdout_command_end_to_end(tmp_path):
     report = (out / "holdout.md").read_text()
     assert "held-out rows (not fitted)" in report and "training rows (fitted)" in report
     assert [p.read_text() for p in calibrated] == before  # conf/ is not touched (conf_dir=null)
+
+
+def test_optuna_study_lives_in_its_storage_and_resumes(tmp_path):
+    """The optuna optimiser keeps its study in the storage URL: a second run with a larger
+    budget continues the same study instead of starting a new one."""
+    optuna = pytest.importorskip("optuna")
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    settings = ["abc.enabled=false", "optimiser.name=optuna", f"optimiser.optuna.storage={storage}",
+                "optimiser.optuna.study_name=t", "predict.particles=1"]
+    calibrate(calibration_config(tmp_path, *settings, "optimiser.optuna.n_trials=3"))
+    study = optuna.load_study(study_name="t", storage=storage)
+    assert len(study.trials) == 3
+    first = [t.params for t in study.trials]
+    calibrate(calibration_config(tmp_path, *settings, "optimiser.optuna.n_trials=5"))
+    study = optuna.load_study(study_name="t", storage=storage)
+    assert len(study.trials) == 5
+    assert [t.params for t in study.trials[:3]] == first  # the same study, continued
