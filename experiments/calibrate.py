@@ -324,7 +324,7 @@ def compose_model_config(overrides: Sequence[str]) -> SimConfig:
 
 def make_problem(observations: str | Path, model_overrides: Sequence[str], params: list[Param],
                  scale: float, max_extrapolated_days: int = 31,
-                 uses: Sequence[str] = ("fit", "claim")) -> Problem:
+                 uses: Sequence[str] = ("fit", "claim"), strict: bool = True) -> Problem:
     base = compose_model_config([*model_overrides, "progress=false"])
     for p in params:  # a misspelt path would otherwise set an attribute nothing reads
         if p.path.startswith(OBS_PREFIX):
@@ -340,7 +340,7 @@ def make_problem(observations: str | Path, model_overrides: Sequence[str], param
     dates = [dt.date.fromisoformat(base.start) + dt.timedelta(days=t) for t in range(
         (dt.date.fromisoformat(base.end) - dt.date.fromisoformat(base.start)).days + 1)]
     n_base = baseline_days(base)
-    mapping = map_observations(read_observations(project_path(observations)), geo, dates,
+    mapping = map_observations(read_observations(project_path(observations), strict), geo, dates,
                                n_base, max_extrapolated_days, uses)
     return Problem(base=base, world=world, geo=geo, mapping=mapping, params=params,
                    baseline_days=n_base, scale=scale)

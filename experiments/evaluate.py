@@ -87,7 +87,8 @@ def run_evaluation_ensemble(cfg: DictConfig, folder: Path):
     quiet_libraries()
     params = load_parameters(cfg.parameters)
     problem = make_problem(cfg.observations, list(cfg.model_overrides), params,
-                           float(cfg.scale), int(cfg.max_extrapolated_days), uses=("fit",))
+                           float(cfg.scale), int(cfg.max_extrapolated_days), uses=("fit",),
+                           strict=bool(cfg.strict))
     unmapped = unmapped_table(problem.mapping)
     folder.mkdir(parents=True, exist_ok=True)
     unmapped.to_csv(folder / "unmapped.csv", index=False)

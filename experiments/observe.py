@@ -143,8 +143,9 @@ def _parse_row(rec: dict[str, str], n: int, file: str) -> Observation:
                        crossing=rec.get("crossing", ""), notes=rec.get("notes", ""))
 
 
-def _context_row(rec: dict[str, str], n: int, file: str) -> Observation:
-    """A background row: parse what can be parsed; anything odd becomes its `problem`."""
+def _lenient_row(rec: dict[str, str], n: int, file: str) -> Observation:
+    """A row kept even if malformed: parse what can be parsed; anything odd becomes its
+    `problem`, which the operator reports as the reason the row is not mapped."""
     try:
         return _parse_row(rec, n, file)
     except DataError as err:
@@ -153,18 +154,21 @@ def _context_row(rec: dict[str, str], n: int, file: str) -> Observation:
             value = float(rec["value"])
         except ValueError:
             value = float("nan")
-        return Observation(id=rec["id"], use="context", row=n, post_ids=posts, date=None,
+        return Observation(id=rec["id"], use=rec["use"], row=n, post_ids=posts, date=None,
                            period_start=None, destination=rec["destination"],
                            direction=rec["direction"], kind=rec["kind"], value=value,
                            crossing=rec.get("crossing", ""), notes=rec.get("notes", ""),
                            problem=str(err).split(": ", 1)[-1])
 
 
-def read_observations(path: str | Path) -> list[Observation]:
+def read_observations(path: str | Path, strict: bool = True) -> list[Observation]:
     """Read and validate an observations CSV of the reference schema.
 
     `fit` and `claim` rows are checked strictly (dates, numbers, known direction and kind);
-    `context` rows are kept but never scored, so a malformed context row is not an error.
+    `context` rows are kept but never scored, so a malformed context row is not an error. With
+    `strict=False` (scoring a file someone else wrote) a malformed `fit` or `claim` row is kept
+    too, with its problem as the reason it is not scored; the file's structure (columns, ids) is
+    always checked.
     """
     path = Path(path)
     file = str(path)
@@ -199,8 +203,8 @@ def read_observations(path: str | Path) -> list[Observation]:
             raise DataError(file, f"duplicate id {ident!r} (first at row {seen[ident]})",
                             row=_where(n, ident), field="id")
         seen[ident] = n
-        if rec["use"] == "context":
-            out.append(_context_row(rec, n, file))
+        if rec["use"] == "context" or (not strict and rec["use"] in USES):
+            out.append(_lenient_row(rec, n, file))
         else:
             out.append(_parse_row(rec, n, file))
     return out

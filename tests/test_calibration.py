@@ -281,14 +281,23 @@ def test_evaluate_command_writes_into_the_hydra_run_folder(tiny_calibration, tmp
 
 
 def test_evaluate_command_reports_a_bad_file(tmp_path):
+    """strict=true stops on a malformed fit row and names it; the default lists it among the
+    rows not scored, with its problem, and scores the rest."""
     path = tmp_path / "bad.csv"
     path.write_text(HAND_MADE.replace("2022-10-10", "10/10/2022"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "experiments.evaluate", f"observations={path}",
-         f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=300,
-        cwd=ROOT)
+    base = [sys.executable, "-m", "experiments.evaluate", f"observations={path}",
+            "particles=2", "seeds=1", "scale=0.002", "n_workers=1"]
+    proc = subprocess.run([*base, "strict=true", f"hydra.run.dir={tmp_path / 'strict'}"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 2
     assert "row 1 (id 'h1'), field 'date'" in proc.stdout + proc.stderr
+    assert not (tmp_path / "strict" / "evaluation.csv").exists()
+    proc = subprocess.run([*base, f"hydra.run.dir={tmp_path / 'lenient'}"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "h1: malformed row" in proc.stdout and "10/10/2022" in proc.stdout
+    scored = pd.read_csv(tmp_path / "lenient" / "evaluation.csv")
+    assert "h1" not in set(scored["id"]) and "h2" in set(scored["id"])
 
 
 def test_a_misspelt_parameter_path_is_named():

@@ -307,3 +307,16 @@ def test_training_file_every_fit_row_is_mapped_or_explained(world):
     for a, b in [("obs051", "obs052"), ("obs053", "obs054"), ("obs058", "obs059"),
                  ("obs132", "obs133"), ("obs106", "obs107")]:
         assert weights[a] == weights[b] == 0.5
+
+
+def test_lenient_reading_keeps_a_malformed_fit_row_as_unmapped(tmp_path):
+    bad = GOOD.replace("o1,fit", "o2,fit").replace("2022-09-25", "2022-10")
+    path = write(tmp_path, GOOD, bad)
+    with pytest.raises(DataError, match="o2"):
+        read_observations(path)
+    rows = read_observations(path, strict=False)
+    assert rows[1].use == "fit" and "date" in rows[1].problem
+    reasons = {u.obs.id: u.reason for u in map_observations(rows, GEO, DATES,
+                                                             BASELINE_DAYS).unmapped}
+    assert "malformed" in reasons["o2"] and "2022-10" in reasons["o2"]
+    assert "malformed" not in reasons.get("o1", "")  # the good row is judged on its own
