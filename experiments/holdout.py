@@ -111,7 +111,8 @@ def _write_report(out_dir: Path, summary: dict) -> None:
         "(split-conformal calibration of the intervals; if it exceeds the main calibration's "
         "`predict.model_error`, raise that to it: docs/calibration.md).",
         "",
-        "Per row: `evaluation/evaluation.csv`; the calibration's report: `calibration/report.md`.",
+        "Per row: `evaluation/evaluation.csv`; the calibration's report: `calibration/report.md` "
+        "(written next to this file by the command; git keeps only this summary).",
         ""])
     (out_dir / "holdout.md").write_text(text)
 
