@@ -492,15 +492,13 @@ class Series:
     def __init__(self, record, geo: Geography) -> None:
         g, c = record.gate, record.country
         self.geo = geo
+        # crossed_fleeing: let in by the destination; refused_entry: passed Russian control,
+        # then turned back by the destination (sim/model.py, the border step)
         cf, cn = g["crossed_fleeing"], g["crossed_normal"]
-        self.left_russia = cf + cn  # [T, G]
-        # people fleeing who passed Russian control but whom the destination refused
-        ef = c["entered_fleeing"]
-        refused = c.get("refused_entry", np.zeros_like(ef))
-        admitted = np.divide(ef, ef + refused, out=np.ones_like(ef), where=(ef + refused) > 0)
-        self.entered_gate = cn + cf * admitted[:, geo.gate_country]  # [T, G]
+        self.left_russia = cf + cn + g["refused_entry"]  # [T, G]
+        self.entered_gate = cn + cf  # [T, G]
         self.entries_so_far = np.cumsum(self.entered_gate, axis=0)
-        self.entered_from_russia = ef + c["entered_normal"]  # [T, C]
+        self.entered_from_russia = c["entered_fleeing"] + c["entered_normal"]  # [T, C]
         self.entered_onward = c["entered_onward"]
         self.back_to_russia = c["returned_fleeing"] + c["left_normal"]
         self.left_country = self.back_to_russia + c["onward_fleeing"]

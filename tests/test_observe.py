@@ -48,15 +48,17 @@ class FakeRecord:
             return np.array(series, dtype=float).T  # one series per exit/country -> [T, n]
 
         self.dates = DATES
+        # as in sim/model.py: crossed_fleeing = let in; refused_entry = passed Russian control,
+        # then refused by the destination. Day 3: 27 passed into Alphaland, 4 were refused.
         self.gate = {
-            "crossed_fleeing": cols([0, 0, 10, 20, 30], [0, 0, 5, 5, 5], [0, 0, 2, 2, 2],
+            "crossed_fleeing": cols([0, 0, 10, 17, 30], [0, 0, 5, 4, 5], [0, 0, 2, 2, 2],
                                     [0, 0, 1, 1, 1]),
+            "refused_entry": cols([0, 0, 0, 3, 0], [0, 0, 0, 1, 0], [0] * 5, [0] * 5),
             "crossed_normal": cols([4] * 5, [2] * 5, [3] * 5, [1] * 5),
             "queue_fleeing": cols([0, 0, 6, 10, 4], [0] * 5, [0] * 5, [0] * 5),
             "queue_normal": cols([1, 1, 2, 2, 0], [0] * 5, [0] * 5, [0] * 5),
             "wait_days_sum": cols([0, 0, 5, 20, 30], [0] * 5, [0] * 5, [0] * 5),
         }
-        # day 3: 27 people fleeing crossed into Alphaland, 4 of them were refused entry
         self.country = {
             "entered_fleeing": cols([0, 0, 17, 23, 37], [0, 0, 1, 1, 1], [0] * 5),
             "refused_entry": cols([0, 0, 0, 4, 0], [0] * 5, [0] * 5),
@@ -113,10 +115,11 @@ def unmapped_reason(o: Observation) -> str:
     (obs(direction="left_destination_onward"), (2 + 1 + 8) * 2),
     (obs(direction="left_destination_onward", kind="period_total", start="2022-09-22"),
      (10 + 11) * 2),
-    # left Russia through every exit into Alphaland: fleeing + ordinary
-    (obs(direction="left_russia", date="2022-09-22"), (20 + 5 + 2 + 4 + 2 + 3) * 2),
+    # left Russia through every exit into Alphaland: fleeing let in + fleeing refused entry
+    # (they passed Russian control) + ordinary
+    (obs(direction="left_russia", date="2022-09-22"), (17 + 4 + 2 + 3 + 1 + 4 + 2 + 3) * 2),
     (obs(direction="left_russia", date="2022-09-22", destination="all (Russia total)"),
-     (20 + 5 + 2 + 1 + 4 + 2 + 3 + 1) * 2),
+     (17 + 4 + 2 + 1 + 3 + 1 + 4 + 2 + 3 + 1) * 2),
     # both directions: crossings from Russia (no onward arrivals) + crossings back to Russia
     (obs(direction="both_directions"), ((37 + 9) + (1 + 8)) * 2),
     (obs(direction="net", kind="period_total", start="2022-09-22"), ((32 - 10) + (49 - 11)) * 2),
@@ -130,20 +133,20 @@ def test_country_rows(row, expected):
 
 
 def test_post_rows_count_only_their_exits():
-    # day 3 at AA-01: 4 ordinary + 20 fleeing, of whom 23/27 were admitted by Alphaland
-    assert simulated(obs(posts="AA-01", date="2022-09-22")) == pytest.approx(
-        (4 + 20 * 23 / 27) * 2)
+    # day 3 at AA-01: 4 ordinary + 17 fleeing let in; 3 more were refused by Alphaland, and
+    # count as leaving Russia but not as entering
+    assert simulated(obs(posts="AA-01", date="2022-09-22")) == pytest.approx((4 + 17) * 2)
     assert simulated(obs(posts="AA-01", direction="left_russia", date="2022-09-22")) == (
-        pytest.approx((20 + 4) * 2))
+        pytest.approx((17 + 3 + 4) * 2))
     # an airport id names its routes
     assert simulated(obs(posts="AIR-X", direction="left_russia")) == pytest.approx((2 + 3) * 2)
 
 
 def test_post_rows_attribute_departures_by_share_of_entries():
     # entries so far through each exit (agent units), days 0..4
-    a1 = [4, 4, 14, 4 + 20 * 23 / 27, 34]
-    a2 = [2, 2, 7, 2 + 5 * 23 / 27, 7]
-    air = [3, 3, 5, 3 + 2 * 23 / 27, 5]
+    a1 = [4, 4, 14, 4 + 17, 34]
+    a2 = [2, 2, 7, 2 + 4, 7]
+    air = [3, 3, 5, 3 + 2, 5]
     share = sum(a1) / (sum(a1) + sum(a2) + sum(air))
     assert simulated(obs(posts="AA-01", direction="left_destination_onward")) == (
         pytest.approx(share * 11 * 2))
@@ -164,7 +167,7 @@ def test_vehicles_and_waits():
                          start="2022-09-23")) == pytest.approx((30 + 4 + 5 + 2) * 2 / PPV)
     # mean wait of the people fleeing who crossed 21-23 Sep, in hours
     assert simulated(obs(posts="AA-01", direction="left_russia", kind="queue_hours",
-                         start="2022-09-21")) == pytest.approx(24 * 55 / 60)
+                         start="2022-09-21")) == pytest.approx(24 * 55 / 57)
 
 
 def test_crossing_text_sets_the_scope():
