@@ -41,6 +41,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,6 @@ from experiments.observe import (
     MappedObservations,
     Target,
     ard,
-    load_country_names,
     log_ratio,
     loss,
     map_observations,
@@ -219,15 +219,15 @@ class Problem:
     def targets(self) -> list[Target]:
         return self.mapping.targets
 
-    @property
+    @cached_property  # the mapping does not change: once, not per simulation
     def fit_index(self) -> np.ndarray:
         return np.array([i for i, t in enumerate(self.targets) if t.obs.use == "fit"], int)
 
-    @property
+    @cached_property
     def observed(self) -> np.ndarray:
         return np.array([t.obs.value for t in self.targets])
 
-    @property
+    @cached_property
     def weights(self) -> np.ndarray:
         return np.array([t.weight for t in self.targets])
 
@@ -269,20 +269,13 @@ class Problem:
                 return model.record, ppv, cfg.population.scale, True
         return model.record, ppv, cfg.population.scale, False
 
-    @property
+    @cached_property
     def fit_targets(self) -> list[Target]:
         return [self.targets[i] for i in self.fit_index]
 
-    @property
+    @cached_property
     def fit_last_day(self) -> int:
         return max(t.last for t in self.fit_targets)
-
-    def simulate(self, values: dict[str, float], seed: int,
-                 scale: float | None = None) -> np.ndarray:
-        """Every target's simulated value (persons, vehicles) for one seed, whole horizon."""
-        record, ppv, run_scale, _ = self.run(values, seed, scale)
-        return simulate_targets(self.targets, record, self.geo, run_scale, ppv,
-                                self.baseline_days)
 
     def simulate_fit(self, values: dict[str, float], seed: int) -> np.ndarray:
         """The `fit` targets only, simulating only the days they need; a run that exceeds
@@ -335,8 +328,7 @@ def make_problem(observations: str | Path, model_overrides: Sequence[str], param
             raise ValueError(f"parameters.{p.name}.path: {p.path!r} is not a field of the "
                              f"model's config (sim/config.py): {err}") from err
     world = neutral_world(base)
-    names = load_country_names(data_dir=base.network.data_dir)
-    geo = Geography.from_world(world, names)
+    geo = Geography.from_world(world)
     dates = [dt.date.fromisoformat(base.start) + dt.timedelta(days=t) for t in range(
         (dt.date.fromisoformat(base.end) - dt.date.fromisoformat(base.start)).days + 1)]
     n_base = baseline_days(base)
@@ -411,7 +403,8 @@ def fingerprint(cfg: DictConfig, problem: Problem) -> str:
                    if p.name != "observations_2022.csv")
     spec = json.dumps({"params": [dataclasses.asdict(p) | {"why": ""} for p in problem.params],
                        "overrides": list(cfg.model_overrides), "scale": cfg.scale,
-                       "loss": cfg.loss,
+                       "loss": cfg.loss, "abort_departures": cfg.abort_departures,
+                       "max_extrapolated_days": cfg.max_extrapolated_days,
                        "abc": OmegaConf.to_container(cfg.abc)},
                       sort_keys=True)
     return hashlib.sha256((obs_text + data + spec).encode()).hexdigest()[:16]
@@ -743,7 +736,10 @@ def run_optimiser(problem: Problem, cfg: DictConfig, pool: Pool, work: Path,
     name = str(cfg.optimiser.name)
     params = problem.params
     u0 = np.array([p.to_unit(start[p.name]) for p in params])
-    objective = CachedObjective(problem, pool, cfg.optimiser.seeds, work / f"cache_{name}.jsonl",
+    # the losses depend on the seeds they average over: a cache per set of seeds
+    seeds_tag = "-".join(str(int(s)) for s in cfg.optimiser.seeds)
+    objective = CachedObjective(problem, pool, cfg.optimiser.seeds,
+                                work / f"cache_{name}_seeds{seeds_tag}.jsonl",
                                 cfg.log_every)
     if name == "nelder-mead":
         step = float(cfg.optimiser.initial_step)
@@ -819,15 +815,6 @@ def resample(posterior: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     positions = (rng.random() + np.arange(n)) / n
     idx = np.minimum(np.searchsorted(np.cumsum(w), positions), len(w) - 1)
     return posterior.iloc[idx].reset_index(drop=True)
-
-
-@dataclass
-class Plots:
-    """Which series the report draws, resolved against the world once."""
-
-    countries: list[str]
-    queue_gate: int
-    claims_days: list[int]
 
 
 def extract_run(problem: Problem, record, ppv: float, scale: float,
@@ -1057,7 +1044,6 @@ def quiet_libraries() -> None:
     """Mesa logs every step at INFO, which Hydra's logging would write to disk for every run."""
     for name in ("MESA", "mesa"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("ABC.Sampler").setLevel(logging.WARNING)
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -1065,6 +1051,8 @@ def quiet_libraries() -> None:
 
 def calibrate(cfg: DictConfig) -> dict[str, Any]:
     """Run every stage (resuming from checkpoints) and write the report; returns the summary."""
+    if cfg.conf_point not in ("medoid", "optimiser"):  # before hours of ABC, not after
+        raise ValueError(f"conf_point: {cfg.conf_point!r} is not medoid or optimiser")
     quiet_libraries()
     out_dir, work = project_path(cfg.out_dir), project_path(cfg.work_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -1130,8 +1118,6 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
             best = posterior_medoid(posterior, params)
             log.info("configured point: the posterior medoid  %s",
                      ", ".join(f"{k}={v:.4g}" for k, v in best.items()))
-        elif cfg.conf_point not in ("medoid", "optimiser"):
-            raise ValueError(f"conf_point: {cfg.conf_point!r} is not medoid or optimiser")
 
         # 3. posterior predictive ensemble (+ the configured point with the same seeds)
         t0 = time.perf_counter()
@@ -1172,7 +1158,6 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
                                           problem.base):
             log.info("wrote %s", path)
     pd.DataFrame([best]).to_csv(out_dir / "point_estimate.csv", index=False)
-    summary["timings_seconds"] = timings
     calibration_report.write_report(out_dir, problem, cfg, table, ens, posterior, summary,
                                     unmapped_table(problem.mapping))
     s = summary["fit"]

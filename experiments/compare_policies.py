@@ -41,7 +41,6 @@ from sim.sweep import (
     effective_jobs,
     parallel_map,
     quantiles,
-    tables_for,
     world_for,
 )
 
@@ -387,11 +386,6 @@ def summary_markdown(table: pd.DataFrame, scenarios: list[Scenario], meta: dict[
 
 
 # ---- the experiment -----------------------------------------------------------------------------
-def country_names(cfg: SimConfig) -> dict[str, str]:
-    countries = tables_for(cfg.network.data_dir).countries
-    return {str(i): str(n) for i, n in countries["name"].items()}
-
-
 def compare(cfg: DictConfig) -> Path:
     """Run the experiment described by `cfg` (conf/experiment/compare.yaml); returns the
     report folder."""
@@ -411,7 +405,8 @@ def compare(cfg: DictConfig) -> Path:
                            progress=bool(cfg.progress))
     seconds = time.perf_counter() - started
     sim_cfg = jobs[0].config
-    names = country_names(sim_cfg)
+    world = world_for(sim_cfg.network)
+    names = dict(zip(world.country_ids, world.country_names, strict=True))
     runs = runs_table(results)
     outcomes = [*OUTCOMES, *destination_outcomes(runs, names)]
     table = comparison_table(runs, scenarios, str(cfg.baseline), outcomes)

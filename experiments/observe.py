@@ -33,7 +33,7 @@ import csv
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -228,17 +228,14 @@ class Geography:
     return_country: int  # index of Russia
 
     @classmethod
-    def from_world(cls, world, country_names: Mapping[str, str] | None = None) -> Geography:
-        """`country_names`: id -> name; read from the world's countries.csv when not given."""
-        if country_names is None:
-            country_names = load_country_names(world)
+    def from_world(cls, world) -> Geography:
         from sim.network import AIR
 
         return cls(gate_ids=list(world.gate_ids), gate_site=list(world.gate_site),
                    gate_is_air=np.asarray(world.gate_mode) == AIR,
                    gate_country=np.asarray(world.gate_country),
                    country_ids=list(world.country_ids),
-                   country_names=[country_names.get(c, c) for c in world.country_ids],
+                   country_names=list(world.country_names),
                    return_country=int(world.return_country))
 
     @property
@@ -248,14 +245,6 @@ class Geography:
     @property
     def n_countries(self) -> int:
         return len(self.country_ids)
-
-
-def load_country_names(world=None, data_dir: str | Path | None = None) -> dict[str, str]:
-    """id -> name from the project's countries.csv (the World keeps ids only)."""
-    from sim.datasets import load_tables
-
-    tables = load_tables(data_dir)
-    return {str(i): str(n) for i, n in tables.countries["name"].items()}
 
 
 # -- mapping rows to targets ----------------------------------------------------------------------
@@ -474,12 +463,11 @@ def assign_groups(targets: list[Target]) -> list[Target]:
     for i, t in enumerate(targets):
         groups[group_key(t)].append(i)
     out = list(targets)
-    for key, members in groups.items():
+    for members in groups.values():
         label = "+".join(targets[i].id for i in members)
         for i in members:
             out[i] = replace(targets[i], group=label if len(members) > 1 else targets[i].id,
                              weight=1.0 / len(members))
-        del key
     return out
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
-import pandas as pd
 
 from sim.config import NetworkConfig
 from sim.datasets import Tables, load_tables
@@ -57,6 +56,7 @@ class World:
     gate_fare: np.ndarray  # RUB, money cost of using the exit
     gate_open: np.ndarray  # bool: open in the data (Azerbaijan's land border was not)
     country_ids: list[str]
+    country_names: list[str]  # for reports and for matching observations by name
     country_kind: list[str]
     country_documents: np.ndarray  # index into DOCUMENT_LEVELS
     country_attractiveness: np.ndarray
@@ -268,6 +268,7 @@ def _to_arrays(g: nx.DiGraph, t: Tables, config: NetworkConfig) -> World:
         gate_fare=np.array(fare),
         gate_open=np.array(is_open, dtype=bool),
         country_ids=country_ids,
+        country_names=[str(n) for n in countries["name"]],
         country_kind=list(countries.kind),
         country_documents=docs.to_numpy(np.int8),
         country_attractiveness=countries.attractiveness.to_numpy(float),
@@ -280,18 +281,3 @@ def _to_arrays(g: nx.DiGraph, t: Tables, config: NetworkConfig) -> World:
         travel_days=travel,
         return_country=c_index["RU"],
     )
-
-
-def gates_table(world: World) -> pd.DataFrame:
-    """One row per exit, for reports and the Flee exporter."""
-    return pd.DataFrame({
-        "gate": world.gate_ids,
-        "site": world.gate_site,
-        "mode": np.where(world.gate_mode == AIR, "air", "land"),
-        "region": [world.region_ids[i] for i in world.gate_region],
-        "destination": [world.country_ids[i] for i in world.gate_country],
-        "capacity": world.gate_capacity,
-        "normal": world.gate_normal,
-        "fare_rub": world.gate_fare,
-        "open": world.gate_open,
-    })
