@@ -236,16 +236,12 @@ def write_report(folder: Path, problem: Any, cfg: Any, table: pd.DataFrame,
     unmapped.to_csv(folder / "unmapped.csv", index=False)
     geo = problem.geo
     error_sd = float(summary.get("model_error_sd", 0.0))
-    figures = []
     for k, code in enumerate(cfg.report.countries):
         ci = geo.country_ids.index(code)
         gates = [g for g, c in zip(geo.gate_ids, geo.gate_country, strict=True) if c == ci]
-        figures.append(plot_country(folder, code, k, ens, table, start, {";".join(gates)},
-                                    error_sd))
-    figures.append(plot_queue(folder, str(cfg.report.queue_post), ens, table, start,
-                              error_sd))
-    figures.append(plot_posteriors(folder, posterior, problem.params,
-                                   summary.get("point_estimate", {})))
+        plot_country(folder, code, k, ens, table, start, {";".join(gates)}, error_sd)
+    plot_queue(folder, str(cfg.report.queue_post), ens, table, start, error_sd)
+    plot_posteriors(folder, posterior, problem.params, summary.get("point_estimate", {}))
     dep = departures_table(ens, start)
     dep.to_csv(folder / "departures.csv", index=False)
     fam = family_table(table)

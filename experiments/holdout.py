@@ -33,10 +33,11 @@ log = logging.getLogger("holdout")
 def split_observations(path: Path, split_date: dt.date, out_dir: Path) -> tuple[Path, Path]:
     """train.csv: every row except the `fit` rows dated after `split_date` (claims and context
     stay, they are never fitted); test.csv: those held-out `fit` rows. Same schema as `path`."""
-    read_observations(path)  # the file's rows are checked before anything is written
+    # parsed and checked first (nothing is written for a bad file); the rows are copied as read
+    held_ids = {o.id for o in read_observations(path)
+                if o.use == "fit" and o.date is not None and o.date > split_date}
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    dates = pd.to_datetime(raw["date"], errors="coerce", format="%Y-%m-%d").dt.date
-    held_out = (raw["use"] == "fit") & dates.notna() & (dates > split_date)
+    held_out = raw["id"].str.strip().isin(held_ids)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
     for name, rows in (("train", raw[~held_out]), ("test", raw[held_out])):

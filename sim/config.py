@@ -284,7 +284,7 @@ def validate_config(cfg: SimConfig) -> None:
     if len(beh.means_multiplier) != 3 or len(beh.budget_rub) != 3:
         raise ConfigError("behaviour.means_multiplier", "means_multiplier and budget_rub need "
                           "three values (low, mid, high means)")
-    for name in ("hazard_base", "pressure_floor", "pressure_after_end", "intensity_exponent",
+    for name in ("hazard_base", "pressure_after_end", "intensity_exponent",
                  "intensity_shrinkage", "military_multiplier", "rumour_weight",
                  "restriction_rumour_weight", "peer_weight", "accessibility_weight", "beta_time",
                  "beta_wait", "beta_money", "beta_draft", "beta_size", "onward_rate_factor",
