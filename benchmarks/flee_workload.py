@@ -49,33 +49,15 @@ def export_network(folder: Path, scale: float, seed: int = 1) -> tuple[dict[str,
     return paths, policy.n_days
 
 
-def load_ecosystem(paths: dict[str, Path]):
-    """Flee's Ecosystem from the exported files, as Flee's own run.py builds it."""
-    from flee import InputGeography, flee
-
-    flee.SimulationSettings.ReadFromYML(str(paths["simsetting"]))
-    flee.SimulationSettings.ConflictInputFile = str(paths["conflicts"])
-    eco = flee.Ecosystem()
-    ig = InputGeography.InputGeography()
-    ig.ReadConflictInputCSV(str(paths["conflicts"]))
-    ig.ReadLocationsFromCSV(str(paths["locations"]))
-    ig.ReadLinksFromCSV(str(paths["routes"]))
-    ig.ReadClosuresFromCSV(str(paths["closures"]))
-    eco, lm = ig.StoreInputGeographyInEcosystem(eco)
-    # Flee 3.1 compares location names with `is` when it closes links: use its own objects
-    names = {loc.name: loc.name for loc in eco.locations}
-    eco.closures = [[c[0], names.get(c[1], c[1]), names.get(c[2], c[2]), c[3], c[4]]
-                    for c in eco.closures]
-    return eco, ig, lm
-
-
 def run_flee(paths: dict[str, Path], departures: np.ndarray, region_ids: list[str],
              seed: int = 1) -> dict:
     """Insert `departures[t, r]` agents at region r on day t; step Flee through every day."""
     random.seed(seed)
     np.random.seed(seed)
     t0 = time.perf_counter()
-    eco, ig, lm = load_ecosystem(paths)
+    from sim.flee_export import load_flee_ecosystem
+
+    eco, ig, lm = load_flee_ecosystem(paths)
     homes = [lm[r] for r in region_ids]
     t1, c1 = time.perf_counter(), time.process_time()
     agent_days = 0

@@ -24,8 +24,8 @@ a closure that lasts to the horizon ends on the day after it.
 Two quirks of Flee 3.1 that a runner must know: `close_link(a, b, twoway=True)` closes only the
 direction b -> a, so a closed air route is written as two `link` rows, one per orientation; and
 `_remove_link_1way` compares location names with `is`, so a runner must replace the names in
-`Ecosystem.closures` by the `Location.name` objects before link closures take effect (see
-`benchmarks/flee_workload.py`). Location closures work as read.
+`Ecosystem.closures` by the `Location.name` objects before link closures take effect
+(`load_flee_ecosystem` does both). Location closures work as read.
 
 Files written: `locations.csv`, `routes.csv`, `closures.csv`, `conflicts.csv` (each region's
 conflict intensity per day: 0 before the announcement, 1 from it), `sim_period.csv` and
@@ -228,3 +228,22 @@ def export_flee(world: World, folder: Path, policy=None, *,
                         encoding="utf-8")
     paths["simsetting"] = settings
     return paths
+
+
+def load_flee_ecosystem(paths: dict[str, Path]):
+    """Flee's Ecosystem from the files `export_flee` wrote, as Flee's own run.py builds it, with
+    the closures' names replaced by Flee's own name objects (see the module docstring).
+    Returns (ecosystem, input geography, locations by name). Needs flee (and mpi4py)."""
+    from flee import InputGeography, flee
+
+    flee.SimulationSettings.ReadFromYML(str(paths["simsetting"]))
+    flee.SimulationSettings.ConflictInputFile = str(paths["conflicts"])
+    ig = InputGeography.InputGeography()
+    ig.ReadConflictInputCSV(str(paths["conflicts"]))
+    ig.ReadLocationsFromCSV(str(paths["locations"]))
+    ig.ReadLinksFromCSV(str(paths["routes"]))
+    ig.ReadClosuresFromCSV(str(paths["closures"]))
+    eco, locations = ig.StoreInputGeographyInEcosystem(flee.Ecosystem())
+    names = {loc.name: loc.name for loc in eco.locations}
+    eco.closures = [[c[0], names[c[1]], names[c[2]], c[3], c[4]] for c in eco.closures]
+    return eco, ig, locations
