@@ -55,8 +55,13 @@ def test_invalid_config_values_are_named(override, field):
 
 
 def test_wrongly_typed_override_is_rejected_by_the_schema():
-    with pytest.raises(Exception, match="seed"):
+    from hydra.errors import ConfigCompositionException
+    from omegaconf.errors import ValidationError
+
+    with pytest.raises(ConfigCompositionException) as err:
         load_config(["seed=abc"])
+    assert isinstance(err.value.__cause__, ValidationError)
+    assert "'abc'" in str(err.value.__cause__) and "seed" in str(err.value.__cause__)
 
 
 def test_plain_dict_config_is_validated():

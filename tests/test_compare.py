@@ -107,12 +107,17 @@ def test_compare_policies_end_to_end(tmp_path):
                 "mean_wait_days", "peak_wait_days", "still_queued_at_end", "entered_KZ"}
     assert required <= set(table.outcome)
     hist = table[table.scenario == "historical"]
-    assert (hist[["diff_median", "diff_p05", "diff_p95"]].fillna(0) == 0).all().all()
+    assert (hist[["diff_median", "diff_p05", "diff_p95"]] == 0).all().all()  # no NaN either
     assert (table.n_seeds[table.outcome == "left_by_end"] == 2).all()
     opened = table[(table.scenario == "open") & (table.outcome == "stopped_at_border")].iloc[0]
     assert opened["median"] == 0 and opened.diff_median < 0  # no draft offices when open
     runs = pd.read_csv(report / "runs.csv")
     assert len(runs) == 4 and set(runs.seed) == {1, 2}
+    # the reported change is the median of the differences paired by seed
+    paired = (runs[runs.scenario == "open"].set_index("seed")["left_by_end"]
+              - runs[runs.scenario == "historical"].set_index("seed")["left_by_end"])
+    left = table[(table.scenario == "open") & (table.outcome == "left_by_end")].iloc[0]
+    assert left.diff_median == pytest.approx(paired.median())
     for plot in ("departures_per_day", "destinations", "stopped_at_border", "queue_waits",
                  "change_from_baseline"):
         assert (report / f"{plot}.png").stat().st_size > 10_000, plot

@@ -252,7 +252,7 @@ def test_error_attributes(tmp_path: Path) -> None:
         load_tables(folder)
     assert info.value.file == "posts.csv"
     assert info.value.field == "lat"
-    assert str(info.value.row).startswith("2")
+    assert info.value.row == "2 (id 'KZ-01')"  # the data row, and the post it names
 
 
 def test_small_data_dir_loads(tmp_path: Path) -> None:

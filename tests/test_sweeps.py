@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,9 +57,17 @@ def test_every_catalogue_policy_compiles(name, world):
     cfg = load_config([f"policy={name}", *TINY])
     assert cfg.policy.name == name
     assert cfg.policy.description
-    compiled = compile_policy(cfg.policy, world, make_strata(list(cfg.population.age_bands)),
-                              parse_date(cfg.start, "start"), parse_date(cfg.end, "end"))
-    assert compiled.n_days == 78
+    strata = make_strata(list(cfg.population.age_bands))
+    start, end = parse_date(cfg.start, "start"), parse_date(cfg.end, "end")
+    compiled = compile_policy(cfg.policy, world, strata, start, end)
+    # every policy but `open` changes something the model reads
+    baseline = compile_policy(load_config(["policy=open", *TINY]).policy, world, strata,
+                              start, end)
+    arrays = ("open", "visa_ban", "exit_banned", "draft_probability", "capacity_factor",
+              "normal_factor", "allowed", "local_only")
+    differs = [a for a in arrays if not np.array_equal(getattr(compiled, a),
+                                                       getattr(baseline, a))]
+    assert bool(differs) == (name != "open"), differs
 
 
 def _actions(name: str, *overrides: str) -> list:
