@@ -64,7 +64,7 @@ from experiments.observe import (
     weighted_median,
 )
 from sim.config import SimConfig, load_config, parse_datetime
-from sim.network import World, build_world, scaled_world
+from sim.network import World, build_world, scaled_world, unscaled
 
 # The model's matrix products are tiny (85 x 150 x 96); a multi-threaded BLAS spends ~100 times
 # longer synchronising threads than computing them. Runs are parallel across processes instead.
@@ -147,15 +147,10 @@ def load_parameters(spec: Any) -> list[Param]:
 
 # -- the problem: model + observations ------------------------------------------------------------
 
-NETWORK_FACTORS = ("capacity_factor", "air_capacity_factor", "normal_traffic_factor")
-BY_EXIT = "capacity_factor_by_exit"  # network.capacity_factor_by_exit.<exit, airport or country>
-
-
 def neutral_world(cfg: SimConfig) -> World:
-    """The world with the network factors at 1, so that any factor can be applied to its arrays
-    (build_world multiplies them in; rebuilding it per particle would cost more than the run)."""
-    neutral: dict[str, Any] = dict.fromkeys(NETWORK_FACTORS, 1.0) | {BY_EXIT: {}}
-    return build_world(dataclasses.replace(cfg.network, **neutral))
+    """The world of the data's capacities (every factor at 1), to which each particle's factors
+    are applied (`scaled_world`): rebuilding it per particle would cost more than the run."""
+    return build_world(unscaled(cfg.network))
 
 
 def posterior_medoid(posterior: pd.DataFrame, params: list[Param]) -> dict[str, float]:

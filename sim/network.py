@@ -100,6 +100,14 @@ def build_world(config: NetworkConfig, tables: Tables | None = None) -> World:
     return scaled_world(_to_arrays(graph, tables, config), config)
 
 
+def unscaled(config: NetworkConfig) -> NetworkConfig:
+    """The config with every capacity and traffic factor at 1: the world it builds holds the
+    data's values, to which `scaled_world` applies any factors without rebuilding the graph and
+    the travel times (what calibration particles and sweeps vary)."""
+    return dataclasses.replace(config, capacity_factor=1.0, air_capacity_factor=1.0,
+                               normal_traffic_factor=1.0, capacity_factor_by_exit={})
+
+
 def scaled_world(world: World, config: NetworkConfig) -> World:
     """The data's capacities and ordinary traffic times the config's factors (`world` holds the
     data's values: a world built with every factor at 1). Land posts: capacity x

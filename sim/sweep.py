@@ -263,16 +263,19 @@ _WORLDS: dict[str, World] = {}
 
 
 def world_for(network: NetworkConfig) -> World:
-    """One `World` per worker process and network config: building it (reading and checking
-    the tables, the graph, the travel-time matrix) costs more than a small run."""
-    from sim.network import build_world
+    """The `World` of a network config, built once per worker process and geometry: building
+    it (reading and checking the tables, the graph, the travel-time matrix) costs more than a
+    small run. Capacity and traffic factors - what posterior particles and sensitivity samples
+    vary - are applied to the cached world, not rebuilt."""
+    from sim.network import build_world, scaled_world, unscaled
 
-    key = repr(network)
+    geometry = unscaled(network)
+    key = repr(geometry)
     if key not in _WORLDS:
-        if len(_WORLDS) > 4:  # sensitivity runs vary the network: keep memory bounded
+        if len(_WORLDS) > 4:  # sensitivity runs vary travel speeds too: keep memory bounded
             _WORLDS.clear()
-        _WORLDS[key] = build_world(network, tables_for(network.data_dir))
-    return _WORLDS[key]
+        _WORLDS[key] = build_world(geometry, tables_for(network.data_dir))
+    return scaled_world(_WORLDS[key], network)
 
 
 def effective_jobs(n_jobs: int) -> int:

@@ -263,3 +263,21 @@ def test_dataclass_configs_pickle_for_worker_processes():
     cfg = load_config(["policy=russia_closes", *TINY])
     again = pickle.loads(pickle.dumps(dataclasses.replace(cfg, seed=3)))
     assert again.seed == 3 and again.policy.actions == cfg.policy.actions
+
+
+def test_world_for_applies_factors_to_one_cached_geometry():
+    """Posterior particles and sensitivity samples differ in capacity factors: each gets the
+    same world build_world would give, from one cached geometry."""
+    from sim import sweep
+    from sim.config import NetworkConfig
+    from sim.network import build_world
+
+    sweep._WORLDS.clear()
+    configs = [NetworkConfig(capacity_factor=f, air_capacity_factor=2 - f,
+                             capacity_factor_by_exit={"KZ": f}) for f in (0.5, 0.8, 1.3)]
+    for config in configs:
+        world = sweep.world_for(config)
+        built = build_world(config)
+        assert np.allclose(world.gate_capacity, built.gate_capacity)
+        assert np.allclose(world.gate_normal, built.gate_normal)
+    assert len(sweep._WORLDS) == 1
