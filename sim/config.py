@@ -13,11 +13,19 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import ConfigError
+from sim.validation import (
+    check_finite,
+    check_known_keys,
+    check_policy_declaration,
+    check_resolved_policy,
+    describe_composition_error,
+)
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -50,7 +58,8 @@ class ActionConfig:
 
 @dataclass
 class PolicyConfig:
-    name: str = "open"
+    # no default: an empty policy file must not run silently as the open policy
+    name: str = ""
     description: str = ""
     # A policy may build on another file of conf/policy: its own actions come first (so that
     # `policy.actions.0.start` sweeps the counterfactual's day), then the base's, less `drop`.
@@ -189,10 +198,15 @@ def parse_datetime(value: str, field_name: str) -> dt.datetime:
 
 
 def to_sim_config(cfg: SimConfig | DictConfig | dict[str, Any]) -> SimConfig:
-    """Turn a Hydra/OmegaConf config (or a plain dict) into a validated `SimConfig`."""
+    """Turn a Hydra/OmegaConf config (or a plain dict) into a validated `SimConfig`.
+
+    The one validation pass (sim/validation.py): known keys, finite numbers, ranges, then the
+    policy as written and as resolved against its `base`.
+    """
     if isinstance(cfg, SimConfig):
         obj = cfg
     else:
+        check_known_keys(cfg, SimConfig)
         try:
             merged = OmegaConf.merge(OmegaConf.structured(SimConfig), cfg)
             obj = OmegaConf.to_object(merged)
@@ -200,8 +214,11 @@ def to_sim_config(cfg: SimConfig | DictConfig | dict[str, Any]) -> SimConfig:
             key = getattr(err, "full_key", None) or "config"
             raise ConfigError(str(key), str(err).splitlines()[0]) from None
     assert isinstance(obj, SimConfig)
-    obj.policy = resolve_policy(obj.policy)
+    check_finite(obj)
     validate_config(obj)
+    check_policy_declaration(obj.policy)
+    obj.policy = resolve_policy(obj.policy)
+    check_resolved_policy(obj.policy)
     return obj
 
 
@@ -215,11 +232,16 @@ def resolve_policy(policy: PolicyConfig, chain: tuple[str, ...] = ()) -> PolicyC
     path = CONF_DIR / "policy" / f"{policy.base}.yaml"
     if not path.exists():
         raise ConfigError("policy.base", f"no policy '{policy.base}' ({path} does not exist)")
+    where = f"policy '{policy.base}' ({path})"
     try:
+        written = OmegaConf.load(path)
+        check_known_keys(written, PolicyConfig, where)
         loaded = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PolicyConfig),
-                                                     OmegaConf.load(path)))
+                                                     written))
     except OmegaConfBaseException as err:
-        raise ConfigError(f"policy '{policy.base}' ({path})", str(err).splitlines()[0]) from None
+        raise ConfigError(where, str(err).splitlines()[0]) from None
+    except yaml.YAMLError as err:  # a syntax error: one line with the file and line
+        raise ConfigError(where, describe_composition_error(err)) from None
     assert isinstance(loaded, PolicyConfig)
     base = resolve_policy(loaded, (*chain, policy.name))
     ids = {a.id for a in base.actions if a.id}
