@@ -17,9 +17,9 @@ def small_config(*overrides: str) -> SimConfig:
 @pytest.fixture(scope="session")
 def historical_run() -> MobilisationModel:
     """One small historical run shared by read-only tests."""
-    model = MobilisationModel(small_config())
-    model.run()
-    return model
+    from .invariants import run_checked
+
+    return run_checked(MobilisationModel(small_config()))
 
 
 @pytest.fixture(scope="session")
