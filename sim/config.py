@@ -299,7 +299,8 @@ def validate_config(cfg: SimConfig) -> None:
                                    strict=True)):
         if v > p:
             raise ConfigError(f"population.visa_share_by_means[{i}]",
-                              f"{v} exceeds the passport share {p}: a visa needs a passport")
+                              f"{v} exceeds population.passport_share_by_means[{i}] = {p}: a visa "
+                              "needs a passport")
     _check_range("population.exempt_share_of_visa_holders", pop.exempt_share_of_visa_holders,
                  0.0, 1.0)
     for region, m in pop.visa_region_multiplier.items():
@@ -326,9 +327,9 @@ def validate_config(cfg: SimConfig) -> None:
     if len(beh.documents_multiplier) != 4:
         raise ConfigError("behaviour.documents_multiplier", "needs four values (internal "
                           "passport, foreign passport, Schengen visa, exempt)")
-    for i, m in enumerate([*beh.age_multiplier, *beh.means_multiplier,
-                           *beh.documents_multiplier]):
-        _check_range(f"behaviour multiplier [{i}]", m, 0.0)
+    for name in ("age_multiplier", "means_multiplier", "documents_multiplier"):
+        for i, m in enumerate(getattr(beh, name)):
+            _check_range(f"behaviour.{name}[{i}]", m, 0.0)
     for i, rumour in enumerate(beh.rumours):
         r_start = parse_date(rumour.start, f"behaviour.rumours[{i}].start")
         r_end = parse_date(rumour.end, f"behaviour.rumours[{i}].end")

@@ -182,7 +182,8 @@ FILES: tuple[FileSpec, ...] = (
         unique=("airport", "destination"),
         rules=(
             RowRule("normal_daily_passengers",
-                    "{normal_daily_passengers} ordinary passengers exceed {seats_per_day} seats",
+                    "normal_daily_passengers {normal_daily_passengers} exceed seats_per_day "
+                    "{seats_per_day}",
                     lambda r: r["normal_daily_passengers"] <= r["seats_per_day"]),
         ),
         refs=(Ref("airport", "airports"), Ref("destination", "countries")),
@@ -355,7 +356,10 @@ def _check_schema(frame: pd.DataFrame, spec: FileSpec) -> None:
             case = errors.failure_cases.iloc[0]
             raise DataError(spec.file, f"{case['check']}: {case['failure_case']}",
                             field=case["column"]) from None
-        case = cases.assign(row=cases["index"].astype(int)).sort_values("row").iloc[0]
+        # the first row; in it, a column's own domain before a rule across columns
+        cases = cases.assign(row=cases["index"].astype(int),
+                             rule=cases["schema_context"] == "DataFrameSchema")
+        case = cases.sort_values(["row", "rule"], kind="stable").iloc[0]
         row = int(case["row"])
         record = frame.loc[row].to_dict()
         where = _where(row, spec, record)
