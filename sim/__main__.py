@@ -28,6 +28,7 @@ from sim.sweep import (
     SUMMARY_FILE,
     SweepSummary,
     config_fingerprint,
+    exit_with_parent,
     job_is_complete,
     read_json,
     write_job_status,
@@ -46,6 +47,7 @@ def run_scenario(cfg: DictConfig, folder: Path) -> dict:
 
 def run_sweep_job(cfg: DictConfig, folder: Path) -> dict:
     """One job of a multirun: skipped if already complete, its failure recorded, not raised."""
+    exit_with_parent()  # a SIGKILLed sweep must not leave this worker running
     overrides = list(HydraConfig.get().overrides.task)
     try:
         fingerprint = config_fingerprint(cfg)

@@ -297,6 +297,32 @@ def world_for(network: NetworkConfig) -> World:
     return scaled_world(_WORLDS[key], network)
 
 
+@cache
+def exit_with_parent(poll_seconds: float = 1.0) -> None:
+    """In a worker process: exit as soon as the process that started it is gone.
+
+    A SIGKILLed sweep or comparison gets no chance to stop its workers, and joblib's (loky)
+    would idle for minutes holding their memory - or finish a job into a folder that a re-run
+    is writing. Called at the start of every job; the first call starts the watch (cached),
+    and outside a worker (no multiprocessing parent) it does nothing."""
+    import multiprocessing
+    import threading
+    import time
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    if os.getppid() != parent.pid:  # orphaned before its first job
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent.pid:
+            time.sleep(poll_seconds)
+        os._exit(1)  # orphaned: the results of the job in hand are written atomically or not
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def effective_jobs(n_jobs: int) -> int:
     """joblib's convention: n >= 1 processes, or -1 all cores, -2 all but one, ...; 0 is no
     number of processes (joblib would take it as all cores + 1)."""
@@ -336,6 +362,7 @@ def parallel_map[T, R](func: Callable[[T], R], items: Sequence[T], n_jobs: int,
 
 
 def _indexed[T, R](func: Callable[[T], R], index: int, item: T) -> tuple[int, R]:
+    exit_with_parent()
     return index, func(item)
 
 

@@ -138,8 +138,7 @@ def test_bad_policy_files_exit_2_in_one_line_before_any_folder(tmp_path, policy_
     assert not run_dir.exists()
 
 
-@pytest.mark.parametrize("override", ["policy.actions.0.kind=clse", "+behaviour.foo=1",
-                                      "behaviour.beta_time=nan"])
+@pytest.mark.parametrize("override", ["policy.actions.0.kind=clse", "+behaviour.foo=1"])
 def test_composition_errors_exit_2_without_folder(tmp_path, override):
     proc = run_sim(override, f"hydra.run.dir={tmp_path / 'run'}", *TINY)
     assert proc.returncode == 2, proc.stderr[-2000:]
