@@ -38,6 +38,7 @@ from experiments.calibrate import (
 )
 from experiments.forecast import FORECAST_COLUMNS, Discrepancy, summarise, with_discrepancy
 from sim.errors import InputError
+from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
 
 log = logging.getLogger("evaluate")
 COLUMNS = ["id", "observed", "simulated", "lower", "upper", "log_ratio", "inside", "model_lower",
@@ -137,10 +138,9 @@ def run_evaluation_ensemble(cfg: DictConfig, folder: Path):
 def evaluate(cfg: DictConfig, folder: Path) -> dict:
     """Run the ensemble, score the fit rows, write evaluation.csv; returns the summary."""
     problem, sims, n_particles, seeds = run_evaluation_ensemble(cfg, folder)
-    if sims is None:
-        log.error("no fit row of %s could be mapped", cfg.observations)
+    if sims is None:  # nothing to score is bad input, not a result: exit code 2
         _print_unmapped(unmapped_table(problem.mapping))
-        return {"rows": 0}
+        raise InputError(f"{cfg.observations}: no fit row could be mapped (listed above)")
     return score(cfg, folder, problem, sims, n_particles, seeds)
 
 
@@ -199,7 +199,8 @@ def main() -> None:
             evaluate(cfg, folder)
         except InputError as err:
             logging.getLogger("evaluate").error("invalid input: %s", err)
-            sys.exit(2)
+            remove_run_folder(folder)  # a rejected evaluation leaves no folder behind
+            sys.exit(INPUT_ERROR_EXIT)
 
     _main()
 

@@ -203,7 +203,8 @@ def read_observations(path: str | Path, strict: bool = True) -> list[Observation
             raise DataError(file, f"duplicate id {ident!r} (first at row {seen[ident]})",
                             row=_where(n, ident), field="id")
         seen[ident] = n
-        if rec["use"] == "context" or (not strict and rec["use"] in USES):
+        # not strict: every malformed row - an unknown `use` too - is kept and listed, not fatal
+        if rec["use"] == "context" or not strict:
             out.append(_lenient_row(rec, n, file))
         else:
             out.append(_parse_row(rec, n, file))
@@ -363,6 +364,10 @@ def map_observations(observations: Iterable[Observation], geo: Geography,
     result = MappedObservations()
     start, end = dates[0], dates[-1]
     for obs in observations:
+        if obs.use not in USES:
+            result.unmapped.append(Unmapped(obs, f"unknown use '{obs.use}' (expected one of "
+                                                 f"{list(USES)})"))
+            continue
         if obs.use not in uses:
             result.unmapped.append(Unmapped(obs, f"use '{obs.use}' is not scored"))
             continue
@@ -379,6 +384,8 @@ def _map_one(obs: Observation, geo: Geography, start: dt.date, end: dt.date, bas
              max_extra: int) -> tuple[str, Target | None]:
     if obs.problem:
         return f"malformed row: {obs.problem}", None
+    if not obs.value > 0:  # a log ratio needs a positive value: 0 would dominate any score
+        return f"observed value {obs.value:g} cannot be scored on a log scale (needs > 0)", None
     if obs.kind in ("queue_km", "pct_change"):
         return f"kind '{obs.kind}' has no counterpart in the model (no road lengths, no " \
                "reference period for a percentage)", None

@@ -28,10 +28,12 @@ from sim.sweep import (
     SUMMARY_FILE,
     SweepSummary,
     config_fingerprint,
+    exit_with_parent,
     job_is_complete,
     read_json,
     write_job_status,
 )
+from sim.validation import INPUT_ERROR_EXIT, preflight, remove_run_folder
 
 log = logging.getLogger("sim")
 
@@ -45,6 +47,7 @@ def run_scenario(cfg: DictConfig, folder: Path) -> dict:
 
 def run_sweep_job(cfg: DictConfig, folder: Path) -> dict:
     """One job of a multirun: skipped if already complete, its failure recorded, not raised."""
+    exit_with_parent()  # a SIGKILLed sweep must not leave this worker running
     overrides = list(HydraConfig.get().overrides.task)
     try:
         fingerprint = config_fingerprint(cfg)
@@ -94,14 +97,20 @@ def main(cfg: DictConfig) -> dict:
         return run_sweep_job(cfg, folder)
     try:
         result = run_scenario(cfg, folder)
-    except InputError as err:
+    except InputError as err:  # found only with the world (a policy's targets, a data file)
         log.error("invalid input: %s", err)
-        sys.exit(2)
+        remove_run_folder(folder)  # a rejected run leaves no folder behind
+        sys.exit(INPUT_ERROR_EXIT)
     _log_result(result, folder)
     return result
 
 
 if __name__ == "__main__":
+    try:  # composition and config errors: one line, exit code 2, before any folder exists
+        preflight(sys.argv[1:])
+    except InputError as err:
+        print(f"invalid input: {err}", file=sys.stderr)
+        sys.exit(INPUT_ERROR_EXIT)
     main()
     # after a multirun: non-zero when a job failed (its results are in sweep_summary.csv)
     sys.exit(SweepSummary.exit_code())

@@ -13,11 +13,19 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import ConfigError
+from sim.validation import (
+    check_finite,
+    check_known_keys,
+    check_policy_declaration,
+    check_resolved_policy,
+    describe_composition_error,
+)
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -57,7 +65,8 @@ class ActionConfig:
 
 @dataclass
 class PolicyConfig:
-    name: str = "open"
+    # no default: an empty policy file must not run silently as the open policy
+    name: str = ""
     description: str = ""
     # A policy may build on another file of conf/policy: its own actions come first (so that
     # `policy.actions.0.start` sweeps the counterfactual's day), then the base's, less `drop`.
@@ -82,6 +91,10 @@ class NetworkConfig:
     # on top of those: a factor per exit, airport or destination country id (calibrated for the
     # countries whose capacities are assumptions), e.g. {KZ: 0.6, GE-01: 1.5}
     capacity_factor_by_exit: dict[str, float] = field(default_factory=dict)
+    # Ordinary travellers not served within this many days of joining a queue give up on that
+    # crossing (they re-book another day or route, or do not travel: outside the model). Without
+    # it, ordinary demand above an exit's capacity would queue for ever (docs/ODD.md 7.4).
+    normal_patience_days: int = 3
 
 
 @dataclass
@@ -213,10 +226,15 @@ def parse_datetime(value: str, field_name: str) -> dt.datetime:
 
 
 def to_sim_config(cfg: SimConfig | DictConfig | dict[str, Any]) -> SimConfig:
-    """Turn a Hydra/OmegaConf config (or a plain dict) into a validated `SimConfig`."""
+    """Turn a Hydra/OmegaConf config (or a plain dict) into a validated `SimConfig`.
+
+    The one validation pass (sim/validation.py): known keys, finite numbers, ranges, then the
+    policy as written and as resolved against its `base`.
+    """
     if isinstance(cfg, SimConfig):
         obj = cfg
     else:
+        check_known_keys(cfg, SimConfig)
         try:
             merged = OmegaConf.merge(OmegaConf.structured(SimConfig), cfg)
             obj = OmegaConf.to_object(merged)
@@ -224,8 +242,11 @@ def to_sim_config(cfg: SimConfig | DictConfig | dict[str, Any]) -> SimConfig:
             key = getattr(err, "full_key", None) or "config"
             raise ConfigError(str(key), str(err).splitlines()[0]) from None
     assert isinstance(obj, SimConfig)
-    obj.policy = resolve_policy(obj.policy)
+    check_finite(obj)
     validate_config(obj)
+    check_policy_declaration(obj.policy)
+    obj.policy = resolve_policy(obj.policy)
+    check_resolved_policy(obj.policy)
     return obj
 
 
@@ -239,11 +260,16 @@ def resolve_policy(policy: PolicyConfig, chain: tuple[str, ...] = ()) -> PolicyC
     path = CONF_DIR / "policy" / f"{policy.base}.yaml"
     if not path.exists():
         raise ConfigError("policy.base", f"no policy '{policy.base}' ({path} does not exist)")
+    where = f"policy '{policy.base}' ({path})"
     try:
+        written = OmegaConf.load(path)
+        check_known_keys(written, PolicyConfig, where)
         loaded = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PolicyConfig),
-                                                     OmegaConf.load(path)))
+                                                     written))
     except OmegaConfBaseException as err:
-        raise ConfigError(f"policy '{policy.base}' ({path})", str(err).splitlines()[0]) from None
+        raise ConfigError(where, str(err).splitlines()[0]) from None
+    except yaml.YAMLError as err:  # a syntax error: one line with the file and line
+        raise ConfigError(where, describe_composition_error(err)) from None
     assert isinstance(loaded, PolicyConfig)
     base = resolve_policy(loaded, (*chain, policy.name))
     ids = {a.id for a in base.actions if a.id}
@@ -277,6 +303,7 @@ def validate_config(cfg: SimConfig) -> None:
     for name in ("air_overhead_days", "exclave_extra_days", "land_cost_rub", "capacity_factor",
                  "air_capacity_factor", "normal_traffic_factor"):
         _check_range(f"network.{name}", getattr(net, name), 0.0)
+    _check_range("network.normal_patience_days", net.normal_patience_days, 1)
     for target, factor in net.capacity_factor_by_exit.items():
         _check_range(f"network.capacity_factor_by_exit.{target}", factor, 0.0)
     _check_range("population.scale", pop.scale, 0.0, 1.0, low_open=True)
@@ -296,7 +323,8 @@ def validate_config(cfg: SimConfig) -> None:
                                    strict=True)):
         if v > p:
             raise ConfigError(f"population.visa_share_by_means[{i}]",
-                              f"{v} exceeds the passport share {p}: a visa needs a passport")
+                              f"{v} exceeds population.passport_share_by_means[{i}] = {p}: a visa "
+                              "needs a passport")
     _check_range("population.exempt_share_of_visa_holders", pop.exempt_share_of_visa_holders,
                  0.0, 1.0)
     for region, m in pop.visa_region_multiplier.items():
@@ -332,9 +360,9 @@ def validate_config(cfg: SimConfig) -> None:
     if len(beh.documents_multiplier) != 4:
         raise ConfigError("behaviour.documents_multiplier", "needs four values (internal "
                           "passport, foreign passport, Schengen visa, exempt)")
-    for i, m in enumerate([*beh.age_multiplier, *beh.means_multiplier,
-                           *beh.documents_multiplier]):
-        _check_range(f"behaviour multiplier [{i}]", m, 0.0)
+    for name in ("age_multiplier", "means_multiplier", "documents_multiplier"):
+        for i, m in enumerate(getattr(beh, name)):
+            _check_range(f"behaviour.{name}[{i}]", m, 0.0)
     for i, rumour in enumerate(beh.rumours):
         r_start = parse_date(rumour.start, f"behaviour.rumours[{i}].start")
         r_end = parse_date(rumour.end, f"behaviour.rumours[{i}].end")

@@ -5,7 +5,10 @@ that names the file, the row (1-based data row, and the id where the table has o
 and the offending value, instead of a pandas or numpy traceback deep inside the model.
 
 The checks are declarative: each file has a small table of column specs (`Col`) plus a few
-row rules and cross-table references, and one checker (`_parse_table`) applies them all.
+row rules and cross-table references. Cells are parsed as text by one reader (`_parse_table`:
+types, 64-bit integer width, finite floats, unique keys); the domains - bounds, allowed values,
+row rules - are a pandera schema per file (`table_schema`), built from the same specs, whose
+failures are reported with file, row, column and value.
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+import pandera.pandas as pa
 
 from sim.errors import DataError
 
-__all__ = ["FILES", "Tables", "default_data_dir", "load_tables"]
+__all__ = ["FILES", "Tables", "default_data_dir", "load_tables", "table_schema"]
 
 BASIS = ("reported", "derived", "assumption")
 COORD_QUALITY = ("sourced", "sourced_approx", "estimate")
@@ -35,6 +40,11 @@ ONWARD_MODE = ("road", "air", "any")
 CALLUP_KIND = ("reported", "assumption")
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
+INT64 = (-(2**63), 2**63 - 1)
+# Plausible maxima: values above them are typing errors that would run for hours, not data.
+# Moscow, the largest region, has about 13 million people, some 4.1 million men aged 16-61.
+MAX_MEN_AT_RISK = 5_000_000
+MAX_PERSONS_PER_DAY = 1_000_000  # the busiest land crossings in the world pass ~100,000 a day
 
 ColKind = Literal["str", "int", "float", "enum"]
 
@@ -102,7 +112,7 @@ def _enum(name: str, choices: tuple[str, ...]) -> Col:
 
 
 def _count(name: str, positive: bool = False) -> Col:
-    return Col(name, "int", lo=0, lo_open=positive)
+    return Col(name, "int", lo=0, lo_open=positive, hi=MAX_PERSONS_PER_DAY)
 
 
 def _rate(name: str) -> Col:
@@ -128,7 +138,7 @@ FILES: tuple[FileSpec, ...] = (
         (
             Col("code"), Col("name_en"), Col("federal_district"), Col("capital"),
             _lat(), _lon(),
-            _count("men_at_risk", positive=True),
+            Col("men_at_risk", "int", lo=0, lo_open=True, hi=MAX_MEN_AT_RISK),
             Col("mobilised_deaths_per_100k", "float", lo=0),
             Col("mean_income_rub_month", "float", lo=0, lo_open=True),
             Col("pct_below_subsistence", "float", lo=0, hi=100),
@@ -143,7 +153,8 @@ FILES: tuple[FileSpec, ...] = (
             Col("id"), Col("name"), _enum("kind", COUNTRY_KIND),
             _enum("documents_required", DOCUMENTS), _lat(), _lon(),
             _rate("attractiveness"),
-            Col("normal_mean_stay_days", "float", lo=0, lo_open=True),
+            # the model leaves with probability 1/stay a day: a stay under a day is no probability
+            Col("normal_mean_stay_days", "float", lo=1),
             Col("notes", required=False), Col("source"),
         ),
         index="id",
@@ -186,7 +197,8 @@ FILES: tuple[FileSpec, ...] = (
         unique=("airport", "destination"),
         rules=(
             RowRule("normal_daily_passengers",
-                    "{normal_daily_passengers} ordinary passengers exceed {seats_per_day} seats",
+                    "normal_daily_passengers {normal_daily_passengers} exceed seats_per_day "
+                    "{seats_per_day}",
                     lambda r: r["normal_daily_passengers"] <= r["seats_per_day"]),
         ),
         refs=(Ref("airport", "airports"), Ref("destination", "countries")),
@@ -304,51 +316,105 @@ def _check_header(header: list[str], spec: FileSpec) -> None:
 
 
 def _parse_value(raw: str, col: Col, file: str, where: str) -> object:
-    """Parse one cell per its column spec; raise DataError naming the cell and value."""
+    """Parse one cell to its column's type; raise DataError naming the cell and value.
+
+    Only what a schema cannot see once the text is typed is checked here: integers that do not
+    fit 64 bits, text that is no number, NaN and infinity. Bounds and allowed values are the
+    schema's (`table_schema`)."""
     text = raw.strip()
     if text == "":
         if col.required:
             raise DataError(file, "required value is empty", row=where, field=col.name)
         return ""
-    if col.kind == "str":
-        return text
-    if col.kind == "enum":
-        if text not in col.choices:
-            raise DataError(file, f"unknown value {text!r}; expected one of {list(col.choices)}",
-                            row=where, field=col.name)
+    if col.kind in ("str", "enum"):
         return text
     if col.kind == "int":
         if not _INT_RE.match(text):
             raise DataError(file, f"{text!r} is not an integer", row=where, field=col.name)
-        value: float = int(text)
-    else:
-        try:
-            value = float(text)
-        except ValueError:
-            raise DataError(file, f"{text!r} is not a number", row=where, field=col.name) from None
-        if not math.isfinite(value):
-            raise DataError(file, f"{text!r} is not a finite number", row=where, field=col.name)
-    _check_range(value, text, col, file, where)
+        number = int(text)
+        if not INT64[0] <= number <= INT64[1]:
+            raise DataError(file, f"{text} does not fit a 64-bit integer", row=where,
+                            field=col.name)
+        return number
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(file, f"{text!r} is not a number", row=where, field=col.name) from None
+    if not math.isfinite(value):
+        raise DataError(file, f"{text!r} is not a finite number", row=where, field=col.name)
     return value
 
 
-def _check_range(value: float, text: str, col: Col, file: str, where: str) -> None:
-    too_low = col.lo is not None and (value <= col.lo if col.lo_open else value < col.lo)
-    too_high = col.hi is not None and value > col.hi
-    if too_low or too_high:
-        lo = "" if col.lo is None else ("> " if col.lo_open else ">= ") + f"{col.lo:g}"
-        hi = "" if col.hi is None else f"<= {col.hi:g}"
-        bound = " and ".join(b for b in (lo, hi) if b)
-        raise DataError(file, f"value {text} out of range (must be {bound})",
-                        row=where, field=col.name)
+def _bound_text(col: Col) -> str:
+    lo = "" if col.lo is None else ("> " if col.lo_open else ">= ") + f"{col.lo:g}"
+    hi = "" if col.hi is None else f"<= {col.hi:g}"
+    return " and ".join(b for b in (lo, hi) if b)
+
+
+def _column_checks(col: Col) -> list[pa.Check]:
+    """The column's domain as pandera checks; each check's error is the message's bound."""
+    if col.kind == "enum":
+        return [pa.Check.isin(list(col.choices),
+                              error=f"expected one of {list(col.choices)}")]
+    if col.kind not in ("int", "float"):
+        return []
+    bound = f"out of range (must be {_bound_text(col)})"
+    checks = []
+    if col.lo is not None:
+        checks.append(pa.Check.gt(col.lo, error=bound) if col.lo_open
+                      else pa.Check.ge(col.lo, error=bound))
+    if col.hi is not None:
+        checks.append(pa.Check.le(col.hi, error=bound))
+    return checks
+
+
+@cache
+def table_schema(spec: FileSpec) -> pa.DataFrameSchema:
+    """The pandera schema of one file: typed columns with their domains, and its row rules."""
+    dtypes = {"int": "int64", "float": "float64"}
+    columns = {c.name: pa.Column(dtypes.get(c.kind), checks=_column_checks(c), nullable=False)
+               for c in spec.columns}
+    rules = [pa.Check(lambda frame, rule=rule: frame.apply(rule.ok, axis=1), error=rule.field)
+             for rule in spec.rules]
+    return pa.DataFrameSchema(columns, checks=rules, strict=True, ordered=True)
+
+
+def _check_schema(frame: pd.DataFrame, spec: FileSpec) -> None:
+    """Validate a typed table (indexed by data row) and report its first failure."""
+    try:
+        table_schema(spec).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.dropna(subset=["index"])
+        if cases.empty:  # a failure without a row (a dtype): name the column
+            case = errors.failure_cases.iloc[0]
+            raise DataError(spec.file, f"{case['check']}: {case['failure_case']}",
+                            field=case["column"]) from None
+        # the first row; in it, a column's own domain before a rule across columns
+        cases = cases.assign(row=cases["index"].astype(int),
+                             rule=cases["schema_context"] == "DataFrameSchema")
+        case = cases.sort_values(["row", "rule"], kind="stable").iloc[0]
+        row = int(case["row"])
+        record = frame.loc[row].to_dict()
+        where = _where(row, spec, record)
+        if case["schema_context"] == "DataFrameSchema":  # a row rule: its own message
+            rule = next(r for r in spec.rules if r.field == case["check"])
+            raise DataError(spec.file, rule.message.format(**record), row=where,
+                            field=rule.field) from None
+        column, value = case["column"], case["failure_case"]
+        shown = f"{value!r}" if isinstance(value, str) else f"{value:g}"
+        message = (f"unknown value {shown}; {case['check']}" if isinstance(value, str)
+                   else f"value {shown} {case['check']}")
+        raise DataError(spec.file, message, row=where,
+                        field=column) from None
 
 
 def _parse_table(folder: Path, spec: FileSpec) -> pd.DataFrame:
-    """Apply the column specs, key uniqueness and row rules of one file."""
+    """Parse every cell, check key uniqueness, then the file's schema."""
     header, rows = _read_rows(folder / spec.file, spec)
     _check_header(header, spec)
     pos = {name: header.index(name) for name in (c.name for c in spec.columns)}
     records: list[dict] = []
+    numbers: list[int] = []
     seen: dict[tuple[str, ...], int] = {}
     key_cols = _key_columns(spec)
     for n, raw in enumerate(rows, start=1):
@@ -366,18 +432,18 @@ def _parse_table(folder: Path, spec: FileSpec) -> pd.DataFrame:
                 raise DataError(spec.file, f"duplicate {'/'.join(key_cols)} {shown!r} "
                                 f"(first at row {seen[key]})", row=where, field=key_cols[0])
             seen[key] = n
-        for rule in spec.rules:
-            if not rule.ok(rec):
-                raise DataError(spec.file, rule.message.format(**rec), row=where,
-                                field=rule.field)
         records.append(rec)
-    return _to_frame(records, spec)
+        numbers.append(n)
+    frame = _to_frame(records, spec, numbers)
+    _check_schema(frame, spec)
+    return frame.set_index(spec.index) if spec.index else frame.reset_index(drop=True)
 
 
-def _to_frame(records: list[dict], spec: FileSpec) -> pd.DataFrame:
-    """Typed DataFrame in the spec's column order; ints as int64, floats as float64."""
+def _to_frame(records: list[dict], spec: FileSpec, numbers: list[int]) -> pd.DataFrame:
+    """Typed DataFrame in the spec's column order, indexed by data row; ints as int64."""
     names = [c.name for c in spec.columns]
     frame = pd.DataFrame.from_records(records, columns=names)
+    frame.index = pd.Index(numbers, dtype="int64")
     for col in spec.columns:
         if col.kind == "int":
             frame[col.name] = frame[col.name].astype("int64")
@@ -385,8 +451,6 @@ def _to_frame(records: list[dict], spec: FileSpec) -> pd.DataFrame:
             frame[col.name] = frame[col.name].astype("float64")
         else:
             frame[col.name] = frame[col.name].astype(object)
-    if spec.index:
-        frame = frame.set_index(spec.index, drop=True)
     return frame
 
 

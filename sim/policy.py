@@ -74,13 +74,14 @@ def known_categories(strata: Strata) -> list[str]:
 
 def _action_days(action: ActionConfig, where: str, start: dt.date, end: dt.date) -> slice:
     first = parse_date(action.start, f"{where}.start")
-    last = parse_date(action.end, f"{where}.end") if action.end is not None else end
-    if last < first:
+    last = parse_date(action.end, f"{where}.end") if action.end is not None else None
+    if last is not None and last < first:
         raise ConfigError(f"{where}.end", f"{action.end} is before start {action.start}")
     for name, day in (("start", first), ("end", last)):
-        if not start <= day <= end:
+        if day is not None and not start <= day <= end:
             raise ConfigError(f"{where}.{name}", f"{day} is outside the simulated horizon "
                               f"{start}..{end}")
+    last = end if last is None else last
     return slice((first - start).days, (last - start).days + 1)
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from sim.config import SimConfig, load_config
 from sim.model import MobilisationModel
 
 SMALL = ["population.scale=0.004", "progress=false"]
+
+# Property-based tests (tests/test_fuzz.py): a quick search in `make test`; a long one with
+# HYPOTHESIS_PROFILE=long (`make fuzz`; HYPOTHESIS_MAX_EXAMPLES sets its size per test).
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+settings.register_profile("quick", max_examples=25, deadline=None, print_blob=True,
+                          suppress_health_check=_SLOW_OK)
+settings.register_profile("long", deadline=None, print_blob=True, suppress_health_check=_SLOW_OK,
+                          max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "400")))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 
 def small_config(*overrides: str) -> SimConfig:
@@ -17,9 +29,9 @@ def small_config(*overrides: str) -> SimConfig:
 @pytest.fixture(scope="session")
 def historical_run() -> MobilisationModel:
     """One small historical run shared by read-only tests."""
-    model = MobilisationModel(small_config())
-    model.run()
-    return model
+    from .invariants import run_checked
+
+    return run_checked(MobilisationModel(small_config()))
 
 
 @pytest.fixture(scope="session")

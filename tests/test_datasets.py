@@ -212,7 +212,7 @@ BAD_INPUTS: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "attractiveness above 1": (set_cell("countries.csv", 3, "attractiveness", "1.2"),
                                ("countries.csv", "(id 'FI')", "attractiveness", "1.2")),
     "zero stay": (set_cell("countries.csv", 3, "normal_mean_stay_days", "0"),
-                  ("countries.csv", "(id 'FI')", "normal_mean_stay_days", "> 0")),
+                  ("countries.csv", "(id 'FI')", "normal_mean_stay_days", ">= 1")),
     "empty file": (lambda folder: (folder / "countries.csv").write_text("", encoding="utf-8"),
                    ("countries.csv", "empty")),
     "ragged row": (lambda folder: (folder / "regions.csv").write_text(

@@ -12,6 +12,7 @@ from sim.outputs import daily_table
 from sim.population import State
 
 from .conftest import small_config
+from .invariants import run_checked
 
 
 def with_actions(cfg, *actions: ActionConfig, name: str = "variant"):
@@ -26,17 +27,25 @@ def without_kind(cfg, kind: ActionKind):
     return cfg
 
 
-def test_people_are_conserved_and_capacity_respected_every_day():
-    model = MobilisationModel(small_config())
-    total = int(model.initial_home.sum())
-    rec = model.record.gate
-    for t in range(model.n_days):
-        model.step()
-        assert model.people_accounted() == total, f"day {t}"
-        assert (model.at_home >= 0).all()
-        passed = rec["served_fleeing"][t] + rec["crossed_normal"][t]
-        assert (passed <= rec["capacity"][t]).all(), f"day {t}"
+def test_invariants_hold_every_day_of_the_historical_run():
+    """People conserved, capacity respected, closed exits silent, stocks equal to flows."""
+    model = run_checked(MobilisationModel(small_config()))
     assert model.record.gate["crossed_fleeing"].sum() > 0
+    assert model.record.gate["normal_gave_up"].sum() > 0  # ordinary demand above capacity
+
+
+def test_ordinary_demand_above_capacity_does_not_queue_for_ever():
+    """An exit whose ordinary demand exceeds its capacity: those not served within their
+    patience give up, so its queue stays within patience x demand (it used to grow all run)."""
+    cfg = with_actions(small_config("policy=open", "population.scale=0.05"), ActionConfig(
+        kind=ActionKind.capacity_factor, targets=["AIR-SVO>KZ"], start="2022-09-14",
+        factor=0.5))
+    model = run_checked(MobilisationModel(cfg))
+    g = model.world.gate_index()["AIR-SVO>KZ"]
+    rec = model.record.gate
+    patience = model.config.network.normal_patience_days
+    assert rec["normal_gave_up"][:, g].sum() > 0
+    assert rec["queue_normal"][:, g].max() <= (patience + 1) * rec["arrived_normal"][:, g].max()
 
 
 def test_states_add_up_to_the_departures(historical_run):
@@ -57,7 +66,7 @@ def test_same_seed_same_outputs_and_other_seed_differs():
     b = MobilisationModel(small_config("seed=7"))
     c = MobilisationModel(small_config("seed=8"))
     for m in (a, b, c):
-        m.run()
+        run_checked(m)
     pd.testing.assert_frame_equal(daily_table(a), daily_table(b))
     assert not daily_table(a).equals(daily_table(c))
 
@@ -66,7 +75,7 @@ def test_closing_a_post_stops_every_crossing_there_from_that_date():
     cfg = with_actions(small_config(), ActionConfig(kind=ActionKind.close, targets=["GE-01"],
                                                     start="2022-09-26"))
     model = MobilisationModel(cfg)
-    model.run()
+    run_checked(model)
     g = model.world.gate_index()["GE-01"]
     t = (dt.date(2022, 9, 26) - model.start_date).days
     rec = model.record.gate
@@ -80,7 +89,7 @@ def test_a_policy_on_one_post_leaves_the_run_identical_until_it_starts():
     varied = MobilisationModel(with_actions(small_config("policy=open", "seed=3"), ActionConfig(
         kind=ActionKind.close, targets=["FI-01"], start="2022-09-27")))
     for m in (base, varied):
-        m.run()
+        run_checked(m)
     t = (dt.date(2022, 9, 27) - base.start_date).days
     for metric, values in base.record.gate.items():
         np.testing.assert_array_equal(values[:t], varied.record.gate[metric][:t], metric)
@@ -93,8 +102,8 @@ def test_removing_draft_offices_never_lowers_departures():
     for seed in (1, 2, 3):
         a = MobilisationModel(small_config(f"seed={seed}"))
         b = MobilisationModel(without_kind(small_config(f"seed={seed}"), ActionKind.draft_office))
-        a.run()
-        b.run()
+        run_checked(a)
+        run_checked(b)
         with_office += a.record.gate["crossed_fleeing"].sum()
         without += b.record.gate["crossed_fleeing"].sum()
         assert b.record.gate["stopped"].sum() == 0
@@ -107,7 +116,7 @@ def test_finnish_visa_ban_cuts_entries_to_finland():
     banned = MobilisationModel(with_actions(small_config("policy=open"), ActionConfig(
         kind=ActionKind.visa_ban, targets=["FI"], start="2022-09-30", normal_traffic_factor=0.3)))
     for m in (open_run, banned):
-        m.run()
+        run_checked(m)
     fi = open_run.world.country_index()["FI"]
     t = (dt.date(2022, 9, 30) - open_run.start_date).days + 2
     entered = {name: (m.record.country["entered_fleeing"][t:, fi].sum()
@@ -120,7 +129,7 @@ def test_exit_ban_for_everyone_stops_departures_after_it_starts():
     cfg = with_actions(small_config(), ActionConfig(kind=ActionKind.exit_ban, targets=["all"],
                                                     start="2022-09-26", categories=["all"]))
     model = MobilisationModel(cfg)
-    model.run()
+    run_checked(model)
     t = (dt.date(2022, 9, 26) - model.start_date).days
     assert model.record.gate["crossed_fleeing"][t:].sum() == 0
     assert model.record.region["departures"][t + 1:].sum() == 0
@@ -129,6 +138,6 @@ def test_exit_ban_for_everyone_stops_departures_after_it_starts():
 @pytest.mark.parametrize("scale", ["0.002", "0.02"])
 def test_totals_scale_with_the_population(scale):
     model = MobilisationModel(small_config(f"population.scale={scale}"))
-    model.run()
+    run_checked(model)
     per_capita = model.record.gate["crossed_fleeing"].sum() / model.initial_home.sum()
     assert 0.002 < per_capita < 0.1

@@ -1,0 +1,217 @@
+"""One validation pass over configurations and policies, and the command-line pre-flight.
+
+Types are Hydra's structured configs (sim/config.py); what types cannot say is checked here,
+generically, so that a field added to any config dataclass is covered without a new line:
+
+- every float anywhere in a config (lists, dicts, nested dataclasses, policy actions) is finite:
+  NaN compares false with every bound and would pass any range check;
+- no key the schema does not know (Hydra's `+key=value` would store it and the model ignore it);
+- every field of a policy action means something for its kind;
+- a policy names itself, `drop` has a `base`, action ids are unique.
+
+`preflight` composes the configuration of `python -m sim` the way Hydra will, before Hydra
+creates a run folder, so that composition errors (a YAML syntax error, a misspelt `kind`, an
+unknown key) stop with one line and the documented exit code `INPUT_ERROR_EXIT` (2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import itertools
+import math
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.errors import ConfigError, InputError
+
+INPUT_ERROR_EXIT = 2  # documented in README.md: bad input of any kind
+
+# action fields that only some kinds read, with their neutral default
+KIND_FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "factor": (1.0, ("capacity_factor",)),
+    "probability": (0.0, ("draft_office",)),
+    "categories": ([], ("restrict", "exit_ban")),
+}
+
+
+# ---- generic walks over the config dataclasses ---------------------------------------------------
+def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """(path, leaf) for every leaf of a dataclass / list / dict tree."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _walk(getattr(value, f.name), f"{path}.{f.name}" if path else f.name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def check_finite(config: Any, prefix: str = "") -> None:
+    """Every float (and int) leaf of `config` is finite: NaN and infinity are never a value."""
+    for path, value in _walk(config, prefix):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(path, f"{value} is not a finite number")
+
+
+def check_known_keys(node: Any, schema: type, prefix: str = "") -> None:
+    """Every key of a composed config (DictConfig or dict) is a field of its schema dataclass.
+
+    OmegaConf keeps keys added with Hydra's `+` even under a structured schema; the model would
+    silently ignore them, so a typo would run the default instead of the intended value.
+    """
+    from omegaconf import DictConfig, ListConfig
+
+    if not (dataclasses.is_dataclass(schema) and isinstance(node, dict | DictConfig)):
+        return
+    fields = {f.name: f for f in dataclasses.fields(schema)}
+    for key in node:
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {sorted(fields)}"
+            raise ConfigError(path, f"unknown key ({schema.__name__}); {hint}")
+        item_type = _field_dataclass(schema, str(key))
+        if item_type is None:
+            continue
+        value = node[key]
+        if isinstance(value, list | ListConfig):
+            for i, item in enumerate(value):
+                check_known_keys(item, item_type, f"{path}[{i}]")
+        else:
+            check_known_keys(value, item_type, path)
+
+
+def _field_dataclass(owner: type, name: str) -> type | None:
+    """The config dataclass a field holds, directly or as list items, if any."""
+    import sys
+    import typing
+
+    hint = typing.get_type_hints(owner, vars(sys.modules[owner.__module__]))[name]
+    for candidate in (hint, *typing.get_args(hint)):
+        if dataclasses.is_dataclass(candidate):
+            return candidate  # type: ignore[return-value]
+    return None
+
+
+# ---- policies ------------------------------------------------------------------------------------
+def check_policy_declaration(policy: Any) -> None:
+    """Checks of a policy as written (before `base` is expanded)."""
+    if not policy.name:
+        raise ConfigError("policy.name", "missing: the policy file is empty or has no `name:` "
+                          "(it would otherwise run silently as the open policy)")
+    if policy.drop and not policy.base:
+        raise ConfigError("policy.drop", f"{list(policy.drop)} are dropped but the policy has "
+                          "no `base:` to drop them from")
+
+
+def check_action_fields(action: Any, where: str) -> None:
+    """A field that the action's kind does not read is a mistake, not a no-op."""
+    kind = getattr(action.kind, "value", action.kind)
+    for name, (neutral, kinds) in KIND_FIELDS.items():
+        value = getattr(action, name)
+        given = list(value) != neutral if isinstance(neutral, list) else value != neutral
+        if kind not in kinds and given:
+            raise ConfigError(f"{where}.{name}", f"{value!r} is given, but a {kind} action does "
+                              f"not read it (only {', '.join(kinds)} actions do)")
+
+
+def check_resolved_policy(policy: Any) -> None:
+    """Checks of the flat list of actions a policy resolves to."""
+    seen: dict[str, int] = {}
+    for i, action in enumerate(policy.actions):
+        check_action_fields(action, f"policy '{policy.name}' actions[{i}]")
+        if not action.id:
+            continue
+        if action.id in seen:
+            raise ConfigError(f"policy '{policy.name}' actions[{i}].id",
+                              f"duplicate id '{action.id}' (also actions[{seen[action.id]}] "
+                              "after resolving `base`)")
+        seen[action.id] = i
+
+
+# ---- command line --------------------------------------------------------------------------------
+def describe_composition_error(err: BaseException) -> str:
+    """One line for an error Hydra or PyYAML raise while composing a config."""
+    import yaml
+    from omegaconf.errors import OmegaConfBaseException
+
+    for cause in (err, err.__cause__, err.__context__):
+        if isinstance(cause, yaml.MarkedYAMLError):
+            mark = cause.problem_mark or cause.context_mark
+            where = f"{mark.name}, line {mark.line + 1}" if mark else "a YAML file"
+            problem = cause.problem or cause.context or "syntax error"
+            return f"{where}: YAML syntax error: {problem}"
+        if isinstance(cause, OmegaConfBaseException) and cause is not err:
+            key = getattr(cause, "full_key", "") or ""
+            first = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+            return f"config '{key}': {first}" if key else f"{err}: {first}"
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def _override_values(overrides: Sequence[str]) -> list[list[str]]:
+    """The overrides as lists of alternatives: a sweep `seed=1,2` gives ['seed=1', 'seed=2']."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    options = []
+    for override in parsed:
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            options.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+        else:
+            options.append([override.input_line])
+    return options
+
+
+def preflight(argv: Sequence[str]) -> None:
+    """Compose and validate the config of `python -m sim ARGS` before Hydra creates a folder.
+
+    In a sweep, each value of each swept key is composed once (with the first value of the
+    others): composition errors stop the sweep at once; a value error of one job is still that
+    job's failure (sim/__main__.py). Flags other than -m are Hydra's business: nothing checked.
+    """
+    import yaml
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.config import CONF_DIR, to_sim_config
+
+    args = [a for a in argv if a not in ("-m", "--multirun")]
+    if any(a.startswith("-") for a in args):
+        return
+    ours = [a for a in args if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    try:
+        options = _override_values(ours)
+    except HydraException as err:
+        raise InputError(describe_composition_error(err)) from None
+    first = [alts[0] for alts in options]
+    trials = [first] + [[*first[:i], alt, *first[i + 1:]] for i, alts in enumerate(options)
+                        for alt in alts[1:]]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        for trial in itertools.islice(trials, 500):
+            try:
+                cfg = compose(config_name="config", overrides=trial)
+            except (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError) as err:
+                raise InputError(describe_composition_error(err)) from None
+            to_sim_config(cfg)
+
+
+def remove_run_folder(folder: Path) -> None:
+    """Remove what Hydra wrote for a run that was rejected: its `.hydra/` snapshot, its log,
+    and the folder if nothing else is in it (results of an earlier run are left alone)."""
+    folder = Path(folder)
+    shutil.rmtree(folder / ".hydra", ignore_errors=True)
+    for log in folder.glob("*.log"):
+        log.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: it held something before this run
+        folder.rmdir()
