@@ -1,9 +1,9 @@
-"""`python -m experiments.evaluate observations=PATH`: score the calibrated model on any
-observations file of the reference schema.
+"""Scoring the calibrated model on any observations file of the reference schema (the command
+is `python -m experiments.evaluate observations=PATH`).
 
 The calibrated model is an ensemble: posterior particles (results/calibration/posterior.csv,
 resampled by weight) x seeds, on top of the calibrated configuration (conf/config.yaml). Every
-`fit` row of PATH is mapped by the observation operator (experiments/observe.py) - any
+`fit` row of PATH is mapped by the observation operator (calibration/observe.py) - any
 destination, post, kind, direction and date inside the horizon, not only the training rows - and
 compared with the ensemble's median and 90 % interval. Rows that cannot be mapped are listed
 with the reason. Writes evaluation.csv and unmapped.csv into Hydra's run folder.
@@ -13,28 +13,19 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 
 import pandas as pd
 from omegaconf import DictConfig
 
-from experiments.calibrate import (
-    CONF_DIR,
-    Pool,
-    _Extract,
-    fit_summary,
-    load_parameters,
-    make_problem,
-    point_values,
-    project_path,
-    quiet_libraries,
-    resample,
-    run_ensemble,
-    target_table,
-    unmapped_table,
-)
+from calibration.ensemble import Extract, run_ensemble
+from calibration.parameters import load_parameters, resample
+from calibration.paths import project_path
+from calibration.pipeline import quiet_libraries
+from calibration.problem import make_problem, point_values
+from calibration.scores import fit_summary, target_table, unmapped_table
 from sim.errors import InputError
+from sim.parallel import as_parallel_config
 
 log = logging.getLogger("evaluate")
 COLUMNS = ["id", "observed", "simulated", "lower", "upper", "log_ratio", "inside", "model_lower",
@@ -70,7 +61,7 @@ def posterior_samples(cfg: DictConfig, problem) -> pd.DataFrame:
 
 def error_sd_setting(cfg: DictConfig) -> float:
     """The log-sd of the model/reporting error added to the intervals (see
-    experiments.calibrate.observation_draws): the calibration's value, or a number."""
+    calibration.scores.observation_draws): the calibration's value, or a number."""
     if cfg.model_error == "calibration":
         path = project_path(cfg.calibration_summary)
         if path.exists():
@@ -97,12 +88,8 @@ def run_evaluation_ensemble(cfg: DictConfig, folder: Path):
         return problem, None, 0, seeds
     samples = posterior_samples(cfg, problem)
     until = max(t.last for t in problem.targets)
-    pool = Pool(problem, int(cfg.n_workers))
-    try:
-        ens = run_ensemble(problem, pool, samples, seeds, float(cfg.scale), _Extract([], ""),
-                           "evaluation", until=until)
-    finally:
-        pool.close()
+    ens = run_ensemble(problem, as_parallel_config(cfg.parallel), samples, seeds,
+                       float(cfg.scale), Extract(), "evaluation", until=until)
     return problem, ens["targets"], len(samples), seeds
 
 
@@ -147,23 +134,3 @@ def _print_unmapped(unmapped: pd.DataFrame) -> None:
           + (f" ({n_other} claim/context rows are not scored)" if n_other else ""))
     for _, r in scored_uses.iterrows():
         print(f"  {r['id']}: {r['reason']}")
-
-
-def main() -> None:
-    import hydra
-    from hydra.core.hydra_config import HydraConfig
-
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
-    def _main(cfg: DictConfig) -> None:
-        folder = Path(HydraConfig.get().runtime.output_dir)
-        try:
-            evaluate(cfg, folder)
-        except InputError as err:
-            logging.getLogger("evaluate").error("invalid input: %s", err)
-            sys.exit(2)
-
-    _main()
-
-
-if __name__ == "__main__":
-    main()

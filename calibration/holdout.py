@@ -1,9 +1,9 @@
-"""`python -m experiments.holdout [split_date=YYYY-MM-DD]`: the model's forecast skill on figures
-it was not fitted to.
+"""The model's forecast skill on figures it was not fitted to (the command is
+`python -m experiments.holdout [split_date=YYYY-MM-DD]`).
 
 The `fit` rows of an observations file dated after `split_date` are held out; the calibration
-(experiments/calibrate.py, same settings) is fitted to the rest, and its posterior ensemble is
-scored on the held-out rows by experiments/evaluate.py. The calibrated model of conf/ is not
+(calibration/pipeline.py, same settings) is fitted to the rest, and its posterior ensemble is
+scored on the held-out rows by calibration/evaluate.py. The calibrated model of conf/ is not
 touched (`conf_dir=null`) and the evaluation uses the calibration's own base model, so nothing
 fitted to the held-out rows leaks in. The held-out days include the fall after Finland's entry
 ban of 30 September, which a model fitted to 21-26 September has to forecast.
@@ -17,15 +17,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from pathlib import Path
 
 import pandas as pd
 from omegaconf import DictConfig
 
-from experiments.calibrate import CONF_DIR, calibrate, coverage_error_sd, project_path
-from experiments.evaluate import run_evaluation_ensemble, score
-from experiments.observe import read_observations
+from calibration.evaluate import run_evaluation_ensemble, score
+from calibration.observe import read_observations
+from calibration.paths import project_path
+from calibration.pipeline import calibrate
+from calibration.scores import coverage_error_sd
+from sim.atomic import atomic_write_text
 
 log = logging.getLogger("holdout")
 
@@ -42,9 +44,7 @@ def split_observations(path: Path, split_date: dt.date, out_dir: Path) -> tuple[
     files = []
     for name, rows in (("train", raw[~held_out]), ("test", raw[held_out])):
         target = out_dir / f"{name}.csv"
-        tmp = target.with_suffix(".tmp")
-        rows.to_csv(tmp, index=False)
-        os.replace(tmp, target)
+        atomic_write_text(target, rows.to_csv(index=False))
         files.append(target)
     log.info("%d fit rows held out (dated after %s), %d kept for training", int(held_out.sum()),
              split_date, int(((raw["use"] == "fit") & ~held_out).sum()))
@@ -116,23 +116,3 @@ def _write_report(out_dir: Path, summary: dict) -> None:
         "(written next to this file by the command; git keeps only this summary).",
         ""])
     (out_dir / "holdout.md").write_text(text)
-
-
-def main() -> None:
-    import hydra
-
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="holdout")
-    def _main(cfg: DictConfig) -> None:
-        s = run_holdout(cfg)
-        log.info("held-out rows: median |log ratio| %.3f, %.0f%% inside the 90%% interval, "
-                 "ARD %.3f (training: %.3f, %.0f%%); log-sd for 90%% coverage of the held-out "
-                 "rows %.2f", s["test"]["median_abs_log_ratio"],
-                 100 * s["test"]["share_inside"], s["test"]["ard"],
-                 s["train"]["median_abs_log_ratio"], 100 * s["train"]["share_inside"],
-                 s["error_sd_for_90_on_held_out"])
-
-    _main()
-
-
-if __name__ == "__main__":
-    main()

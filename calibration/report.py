@@ -1,15 +1,14 @@
 """The calibration report: per-target table, fit plots, posteriors, departure estimates.
 
-Written by `python -m experiments.calibrate` into results/calibration/; `python -m
-experiments.calibration_report` redraws it from the saved files (posterior.csv, targets.csv and
-the ensemble checkpoint) without re-running anything.
+Written by the calibration (`calibration.pipeline`) into results/calibration/; `python -m
+experiments.calibration_report` (`redraw`) redraws it from the saved files (posterior.csv,
+targets.csv and the ensemble checkpoint) without re-running anything.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ def _band(ax, x, runs: np.ndarray, color: str, label: str, error_sd: float = 0.0
     """Median and 90 % band of the model; with `error_sd`, also the wider band of a report
     (model x reporting error, as the targets' intervals)."""
     if error_sd > 0:
-        from experiments.calibrate import observation_draws
+        from calibration.scores import observation_draws
 
         noisy = observation_draws(runs, error_sd, draws=10)
         lo, hi = np.quantile(noisy, [0.05, 0.95], axis=0)
@@ -340,37 +339,31 @@ predictive ensemble {t.get('predict', 0) / 60:.1f} min; sum of the stages \
     (folder / "report.md").write_text(text)
 
 
-def main(argv: list[str] | None = None) -> None:
+def redraw(argv: list[str]) -> Path:
     """Redraw the report from results/calibration and the saved ensemble (`variant=NAME` for
     a variant's report); the point estimate's scores are kept as they were."""
-    from omegaconf import OmegaConf
+    from hydra import compose, initialize_config_dir
 
-    from experiments import calibrate as cal
+    from calibration.parameters import load_parameters
+    from calibration.paths import CONF_DIR, project_path
+    from calibration.problem import make_problem
+    from calibration.scores import fit_summary, model_error_sd, target_table, unmapped_table
 
-    args = [a.lstrip("+") for a in (argv if argv is not None else sys.argv[1:])]
-    layers = [OmegaConf.load(cal.CONF_DIR / "parameters.yaml"),
-              OmegaConf.load(cal.CONF_DIR / "calibrate.yaml")]
-    layers += [OmegaConf.load(cal.CONF_DIR / "variant" / f"{a.split('=', 1)[1]}.yaml")
-               for a in args if a.startswith("variant=")]
-    cfg = OmegaConf.merge(*layers, OmegaConf.from_dotlist(
-        [a for a in args if "=" in a and not a.startswith("variant=")]))
-    cfg.pop("defaults", None)
-    cfg.pop("hydra", None)
-    out, work = cal.project_path(cfg.out_dir), cal.project_path(cfg.work_dir)
-    problem = cal.make_problem(cfg.observations, list(cfg.model_overrides),
-                               cal.load_parameters(cfg.parameters), float(cfg.scale),
-                               int(cfg.max_extrapolated_days))
+    overrides = [f"+{a.lstrip('+')}" if a.lstrip("+").startswith("variant=") else a
+                 for a in argv]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("calibrate", overrides=overrides)
+    out, work = project_path(cfg.out_dir), project_path(cfg.work_dir)
+    problem = make_problem(cfg.observations, list(cfg.model_overrides),
+                           load_parameters(cfg.parameters), float(cfg.scale),
+                           int(cfg.max_extrapolated_days))
     ens = dict(np.load(work / "ensemble.npz"))
     summary = json.loads((out / "summary.json").read_text())
     posterior = pd.read_csv(out / "posterior.csv")
-    summary["model_error_sd"] = cal.model_error_sd(cfg.predict.model_error, posterior, problem,
-                                                   ens["targets"])
-    table = cal.target_table(problem, ens["targets"], error_sd=summary["model_error_sd"])
-    summary["fit"] = cal.fit_summary(table)
+    summary["model_error_sd"] = model_error_sd(cfg.predict.model_error, posterior, problem,
+                                               ens["targets"])
+    table = target_table(problem, ens["targets"], error_sd=summary["model_error_sd"])
+    summary["fit"] = fit_summary(table)
     write_report(out, problem, cfg, table, ens, posterior, summary,
-                 cal.unmapped_table(problem.mapping))
-    print(f"report redrawn in {out}")
-
-
-if __name__ == "__main__":
-    main()
+                 unmapped_table(problem.mapping))
+    return out

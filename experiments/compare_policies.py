@@ -8,7 +8,8 @@ Configuration: conf/experiment/compare.yaml. Every scenario runs with the same s
 random numbers: `sim.model.random_streams`), so the difference between a scenario and the
 baseline in one seed is the policy's effect plus much less noise than the difference between
 independent runs; the report gives the median and the 90 % interval of those paired
-differences over seeds. Runs go to `n_jobs` worker processes, each building the World once.
+differences over seeds. Runs go to `parallel` (local processes, or a Dask or Ray cluster:
+`sim.parallel.run_many`), each worker building the World once.
 
 The report folder (results/comparisons/NAME) appears whole or not at all: comparison.csv,
 runs.csv, daily.csv, plots, summary.md, and the configuration used.
@@ -33,52 +34,18 @@ import pandas as pd
 from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from sim.config import CONF_DIR, SimConfig, parse_date
+from calibration.parameters import OBS_PREFIX, load_parameters, resample
+from calibration.paths import project_path
+from sim.atomic import atomic_folder
+from sim.config import CONF_DIR, SimConfig, load_config, parse_date
+from sim.dotted import set_path
 from sim.errors import ConfigError, InputError
-from sim.sweep import (
-    atomic_folder,
-    compose_sim_config,
-    effective_jobs,
-    parallel_map,
-    quantiles,
-    world_for,
-)
+from sim.parallel import as_parallel_config, describe, run_many, world_for
+from sim.results import DAILY_SERIES, OUTCOMES, Outcome, run_outcomes
 
 log = logging.getLogger("experiments.compare_policies")
 
 POLICY_DIR = CONF_DIR / "policy"
-# a daily mean wait counts towards the 'longest wait' only where this many people crossed that
-# day (real-population equivalent), so that one unlucky traveller at a quiet post does not
-WAIT_MIN_CROSSINGS = 100.0
-
-
-@dataclass(frozen=True)
-class Outcome:
-    key: str
-    label: str  # in the words of the report
-    unit: str
-
-
-OUTCOMES = (
-    Outcome("left_by_2022_10_04", "Men who left Russia by 4 Oct", "people"),
-    Outcome("left_by_end", "Men who left Russia by the end", "people"),
-    Outcome("stopped_at_border", "Called up at the border", "people"),
-    Outcome("refused_at_border", "Turned back at the border", "people"),
-    Outcome("refused_entry", "Refused entry by the destination", "people"),
-    Outcome("mean_wait_days", "Mean wait at the border", "days"),
-    Outcome("peak_wait_days", "Longest mean wait at one exit on one day", "days"),
-    Outcome("peak_queue", "Longest queue at one exit", "people"),
-    Outcome("still_queued_at_end", "Still queuing at the end", "people"),
-    Outcome("went_home", "Gave up and went home", "people"),
-)
-DAILY_SERIES = {
-    "departures": "Men leaving Russia per day",
-    "stopped": "Called up at the border per day",
-    "mean_wait_days": "Mean wait of those crossing (days)",
-    "queued": "Men queuing at the border",
-}
-
-
 @dataclass(frozen=True)
 class Scenario:
     """A named configuration: a policy file and any further overrides of the simulation."""
@@ -152,8 +119,6 @@ def posterior_draws(path: str | Path, parameters: str | Path, n: int,
     """n particles drawn by weight from a calibration's posterior.csv, and the (column, config
     path) of every model parameter in it (conf/calibration/parameters.yaml); parameters of the
     observation operator (persons per vehicle) do not touch the model."""
-    from experiments.calibrate import OBS_PREFIX, load_parameters, project_path, resample
-
     file = project_path(str(path))
     if not file.exists():
         raise ConfigError("posterior", f"{file} does not exist (run python -m "
@@ -178,7 +143,6 @@ def build_jobs(scenarios: list[Scenario], seeds: list[int], scale: float,
     job per scenario and seed, seed-major so that partial progress covers every scenario. With
     posterior `draws`, the i-th seed runs the i-th particle under every scenario: the paired
     differences then carry the parameters' uncertainty and still share random numbers."""
-    from experiments.calibrate import set_field
     from sim.policy import compile_policy
     from sim.population import make_strata
 
@@ -187,7 +151,7 @@ def build_jobs(scenarios: list[Scenario], seeds: list[int], scale: float,
         overrides = [f"population.scale={scale}", "progress=false", *sim_overrides,
                      *sc.overrides]
         try:
-            cfg = compose_sim_config(overrides)
+            cfg = load_config(overrides)
         except HydraException as err:
             raise ConfigError(f"scenario {sc.name}", str(err)) from None
         world = world_for(cfg.network)
@@ -203,7 +167,7 @@ def build_jobs(scenarios: list[Scenario], seeds: list[int], scale: float,
         for sc in scenarios:
             config = copy.deepcopy(dataclasses.replace(configs[sc.name], seed=seed))
             for name, path in columns or []:
-                set_field(config, path, float(row[name]))
+                set_path(config, path, float(row[name]))
             jobs.append(Job(sc.name, seed, config, int(row["particle"])))
     return jobs
 
@@ -219,58 +183,16 @@ def run_job(job: Job) -> dict[str, Any]:
             **run_outcomes(model)}
 
 
-def run_outcomes(model: Any) -> dict[str, Any]:
-    """Outcomes of a finished run, real-population equivalents (agent counts / scale).
-
-    'Left Russia' counts the men let into another country: a man refused entry at a closed
-    destination crossed passport control but is back at the exit, re-planning, and would be
-    counted twice if he then left elsewhere.
-    """
-    from sim.population import State
-
-    rec, world, scale = model.record, model.world, model.scale
-    gate, country = rec.gate, rec.country
-    dates = np.array(rec.dates, dtype="datetime64[D]")
-    entered = country["entered_fleeing"] / scale  # [T, C], first country entered
-    left_daily = entered.sum(axis=1)
-    crossed = gate["crossed_fleeing"] / scale  # [T, G]
-    wait_sum = gate["wait_days_sum"] / scale
-    queue_fleeing = gate["queue_fleeing"] / scale
-    queue_all = queue_fleeing + gate["queue_normal"] / scale
-    daily_wait = np.divide(wait_sum.sum(axis=1), crossed.sum(axis=1),
-                           out=np.full(len(dates), np.nan), where=crossed.sum(axis=1) > 0)
-    busy = crossed >= WAIT_MIN_CROSSINGS
-    gate_wait = np.divide(wait_sum, crossed, out=np.full_like(crossed, np.nan), where=busy)
-    by_destination = entered.sum(axis=0)
-    state = model.people.view("state")
-    outcomes = {
-        "left_by_2022_10_04": float(left_daily[dates <= np.datetime64("2022-10-04")].sum()),
-        "left_by_end": float(left_daily.sum()),
-        "stopped_at_border": float(gate["stopped"].sum() / scale),
-        "refused_at_border": float(gate["refused"].sum() / scale),
-        "refused_entry": float(country["refused_entry"].sum() / scale),
-        "mean_wait_days": (float(wait_sum.sum() / crossed.sum()) if crossed.sum() > 0
-                           else float("nan")),
-        "peak_wait_days": float(np.nanmax(gate_wait)) if busy.any() else float("nan"),
-        "peak_queue": float(queue_all.max()),
-        "still_queued_at_end": float(queue_fleeing[-1].sum()),
-        "went_home": float(np.count_nonzero(state == State.WENT_HOME) / scale),
-    }
-    return {
-        "outcomes": outcomes,
-        "destinations": {c: float(v) for c, v in zip(world.country_ids, by_destination,
-                                                      strict=True)},
-        "dates": [d.isoformat() for d in rec.dates],
-        "series": {
-            "departures": left_daily,
-            "stopped": gate["stopped"].sum(axis=1) / scale,
-            "mean_wait_days": daily_wait,
-            "queued": queue_fleeing.sum(axis=1),
-        },
-    }
-
-
 # ---- tables -------------------------------------------------------------------------------------
+def quantiles(values: Any, probs: tuple[float, ...] = (0.05, 0.5, 0.95)) -> list[float]:
+    """Empirical quantiles (linear interpolation), NaN when there are no values."""
+    arr = np.asarray(list(values), dtype=float)
+    arr = arr[~np.isnan(arr)]
+    if arr.size == 0:
+        return [float("nan")] * len(probs)
+    return [float(q) for q in np.quantile(arr, probs)]
+
+
 def runs_table(results: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per scenario and seed: every outcome, and entries by destination."""
     rows = []
@@ -363,7 +285,7 @@ def summary_markdown(table: pd.DataFrame, scenarios: list[Scenario], meta: dict[
         "",
         f"{meta['n_seeds']} seeds per policy (the same seeds for every policy), population "
         f"scale {meta['scale']}, {meta['start']} to {meta['end']}; {meta['runs']} runs in "
-        f"{meta['seconds']:.0f} s on {meta['n_jobs']} processes. Figures are real-population "
+        f"{meta['seconds']:.0f} s on {meta['workers']}. Figures are real-population "
         "equivalents: median over seeds (90 % interval). Changes are from "
         f"'{meta['baseline_label']}', paired by seed. "
         + (f"Parameters: seed i runs particle i of the posterior {meta['posterior']} under "
@@ -391,7 +313,7 @@ def compare(cfg: DictConfig) -> Path:
     report folder."""
     scenarios = scenarios_from(cfg)
     seeds = seeds_from(cfg)
-    n_jobs = effective_jobs(int(cfg.n_jobs))
+    parallel = as_parallel_config(cfg.parallel)
     started = time.perf_counter()
     draws, columns = None, None
     if cfg.get("posterior"):
@@ -399,10 +321,10 @@ def compare(cfg: DictConfig) -> Path:
                                          seeds[0])
     jobs = build_jobs(scenarios, seeds, float(cfg.scale), [str(o) for o in cfg.sim_overrides],
                       draws, columns)
-    log.info("%d scenarios x %d seeds = %d runs on %s processes", len(scenarios), len(seeds),
-             len(jobs), n_jobs)
-    results = parallel_map(run_job, jobs, n_jobs, desc="policies x seeds",
-                           progress=bool(cfg.progress))
+    log.info("%d scenarios x %d seeds = %d runs on %s (n_jobs %s)", len(scenarios), len(seeds),
+             len(jobs), parallel.backend, parallel.n_jobs)
+    results = run_many(run_job, jobs, parallel, desc="policies x seeds",
+                       progress=bool(cfg.progress))
     seconds = time.perf_counter() - started
     sim_cfg = jobs[0].config
     world = world_for(sim_cfg.network)
@@ -417,7 +339,7 @@ def compare(cfg: DictConfig) -> Path:
         "name": str(cfg.name), "n_seeds": len(seeds), "seeds": seeds,
         "scale": float(cfg.scale), "start": sim_cfg.start, "end": sim_cfg.end,
         "end_label": f"{end.day} {end:%b}", "runs": len(jobs), "seconds": seconds,
-        "n_jobs": n_jobs, "baseline": str(cfg.baseline),
+        "n_jobs": parallel.n_jobs, "workers": describe(parallel), "baseline": str(cfg.baseline),
         "posterior": str(cfg.posterior) if cfg.get("posterior") else None,
         "baseline_label": labels[str(cfg.baseline)],
         "written": dt.datetime.now().isoformat(timespec="seconds"),

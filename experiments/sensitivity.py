@@ -33,21 +33,23 @@ import pandas as pd
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.compare_policies import OUTCOMES, run_outcomes
-from sim.config import CONF_DIR, SimConfig, to_sim_config
+from calibration.parameters import load_parameters, ranges_of
+from calibration.paths import project_path
+from sim.atomic import atomic_folder
+from sim.config import CONF_DIR, SimConfig, load_config, to_sim_config
+from sim.dotted import get_path, set_path
 from sim.errors import ConfigError, InputError
-from sim.sweep import (
-    atomic_folder,
-    compose_sim_config,
-    effective_jobs,
-    parallel_map,
+from sim.parallel import (
+    ParallelConfig,
+    as_parallel_config,
+    describe,
+    run_many,
     tables_for,
     world_for,
 )
+from sim.results import OUTCOME_LABELS, run_outcomes
 
 log = logging.getLogger("experiments.sensitivity")
-
-OUTCOME_LABELS = {o.key: o.label for o in OUTCOMES}
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,23 @@ class SampleJob:
 
 # ---- parameters ---------------------------------------------------------------------------------
 def parameters_from(cfg: DictConfig, base: SimConfig) -> list[Parameter]:
-    """The parameters to vary, each checked to be a number in the simulation config."""
+    """The parameters to vary, each checked to be a number in the simulation config. An entry
+    without `low` and `high` takes the range of the calibration's prior for the same field
+    (`priors`, conf/calibration/parameters.yaml), so the two cannot drift apart."""
+    priors: dict[str, tuple[float, float]] = {}
+    if cfg.get("priors"):
+        priors = ranges_of(load_parameters(OmegaConf.load(project_path(str(cfg.priors)))
+                                           .parameters))
     params = []
     for i, item in enumerate(cfg.parameters):
-        name, low, high = str(item.name), float(item.low), float(item.high)
+        name = str(item.name)
+        if item.get("low") is None or item.get("high") is None:
+            if name not in priors:
+                raise ConfigError(f"parameters[{i}]", f"{name}: give low and high (no prior "
+                                  f"for it in {cfg.get('priors')})")
+            low, high = priors[name]
+        else:
+            low, high = float(item.low), float(item.high)
         if not low < high:
             raise ConfigError(f"parameters[{i}]", f"{name}: low {low} must be below high {high}")
         current = _get(base, name)
@@ -85,24 +100,19 @@ def parameters_from(cfg: DictConfig, base: SimConfig) -> list[Parameter]:
 
 
 def _get(cfg: Any, path: str) -> Any:
-    node = cfg
-    for part in path.split("."):
-        if not dataclasses.is_dataclass(node) or not hasattr(node, part):
-            raise ConfigError("parameters", f"'{path}' is not a field of the simulation config")
-        node = getattr(node, part)
-    return node
+    try:
+        return get_path(cfg, path)
+    except KeyError:
+        raise ConfigError("parameters", f"'{path}' is not a field of the simulation config"
+                          ) from None
 
 
 def with_values(base: SimConfig, names: list[str], values: np.ndarray) -> SimConfig:
     """A validated copy of `base` with the named fields set (integers rounded)."""
     cfg = copy.deepcopy(base)
     for name, value in zip(names, values, strict=True):
-        *parents, last = name.split(".")
-        node = cfg
-        for part in parents:
-            node = getattr(node, part)
-        setattr(node, last, round(value) if isinstance(getattr(node, last), int) else
-                float(value))
+        set_path(cfg, name, round(value) if isinstance(get_path(cfg, name), int) else
+                 float(value))
     return to_sim_config(cfg)
 
 
@@ -119,13 +129,13 @@ def run_sample(job: SampleJob) -> dict[str, Any]:
 
 
 def evaluate(design: str, X: np.ndarray, names: list[str], base: SimConfig, seeds: list[int],
-             outcomes: list[str], n_jobs: int, progress: bool) -> pd.DataFrame:
+             outcomes: list[str], parallel: ParallelConfig, progress: bool) -> pd.DataFrame:
     """Run every row of the design matrix with every seed; outcome = mean over seeds."""
     jobs = []
     for i, row in enumerate(X):
         cfg = with_values(base, names, row)
         jobs.extend(SampleJob(design, i, s, dataclasses.replace(cfg, seed=s)) for s in seeds)
-    rows = parallel_map(run_sample, jobs, n_jobs, desc=f"{design} samples", progress=progress)
+    rows = run_many(run_sample, jobs, parallel, desc=f"{design} samples", progress=progress)
     frame = pd.DataFrame(rows)
     mean = frame.groupby("index")[outcomes].mean().sort_index()
     samples = pd.DataFrame(X, columns=names)
@@ -133,7 +143,8 @@ def evaluate(design: str, X: np.ndarray, names: list[str], base: SimConfig, seed
 
 
 def morris_screening(params: list[Parameter], base: SimConfig, cfg: DictConfig,
-                     outcomes: list[str], n_jobs: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     outcomes: list[str], parallel: ParallelConfig
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Elementary effects of every parameter on every outcome; returns (indices, samples)."""
     from SALib.analyze import morris as morris_analyze
     from SALib.sample import morris as morris_sample
@@ -142,7 +153,7 @@ def morris_screening(params: list[Parameter], base: SimConfig, cfg: DictConfig,
     levels, seed = int(cfg.morris.levels), int(cfg.morris.seed)
     X = morris_sample.sample(problem, N=int(cfg.morris.trajectories), num_levels=levels,
                              seed=seed)
-    samples = evaluate("morris", X, problem["names"], base, _seeds(cfg), outcomes, n_jobs,
+    samples = evaluate("morris", X, problem["names"], base, _seeds(cfg), outcomes, parallel,
                        bool(cfg.progress))
     rows = []
     for out in outcomes:
@@ -170,7 +181,8 @@ def select_influential(morris: pd.DataFrame, top: int) -> list[str]:
 
 
 def sobol_indices(params: list[Parameter], chosen: list[str], base: SimConfig, cfg: DictConfig,
-                  outcomes: list[str], n_jobs: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  outcomes: list[str], parallel: ParallelConfig
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """First-order and total Sobol indices of the chosen parameters; (indices, samples)."""
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
@@ -182,7 +194,7 @@ def sobol_indices(params: list[Parameter], chosen: list[str], base: SimConfig, c
         warnings.simplefilter("ignore", UserWarning)  # n_base not a power of 2: still valid
         X = sobol_sample.sample(problem, int(cfg.sobol.n_base), calc_second_order=second,
                                 seed=seed)
-    samples = evaluate("sobol", X, problem["names"], base, _seeds(cfg), outcomes, n_jobs,
+    samples = evaluate("sobol", X, problem["names"], base, _seeds(cfg), outcomes, parallel,
                        bool(cfg.progress))
     rows = []
     for out in outcomes:
@@ -298,7 +310,7 @@ def summary_markdown(morris: pd.DataFrame, sobol: pd.DataFrame | None, chosen: l
         "",
         f"Policy {meta['policy']}, population scale {meta['scale']}, seeds {meta['seeds']} "
         f"(the same for every sample); {meta['runs']} runs in {meta['seconds']:.0f} s on "
-        f"{meta['n_jobs']} processes.",
+        f"{meta['workers']}.",
         "",
         "## Morris screening (mu* relative to the strongest parameter, per outcome)",
         "",
@@ -326,11 +338,11 @@ def sensitivity(cfg: DictConfig) -> Path:
     """Run the analysis described by `cfg` (conf/experiment/sensitivity.yaml); returns the
     report folder."""
     started = time.perf_counter()
-    n_jobs = effective_jobs(int(cfg.n_jobs))
+    parallel = as_parallel_config(cfg.parallel)
     overrides = [f"policy={cfg.base_policy}", f"population.scale={cfg.scale}", "progress=false",
                  *[str(o) for o in cfg.sim_overrides]]
     try:
-        base = compose_sim_config(overrides)
+        base = load_config(overrides)
     except HydraException as err:
         raise ConfigError("sim_overrides", str(err)) from None
     params = parameters_from(cfg, base)
@@ -339,16 +351,16 @@ def sensitivity(cfg: DictConfig) -> Path:
     unknown = [o for o in outcomes if o not in known]
     if unknown or not outcomes:
         raise ConfigError("outcomes", f"unknown outcomes {unknown}; known: {known}")
-    morris, morris_samples = morris_screening(params, base, cfg, outcomes, n_jobs)
+    morris, morris_samples = morris_screening(params, base, cfg, outcomes, parallel)
     chosen = select_influential(morris, int(cfg.sobol.top))
-    sobol, sobol_samples = (sobol_indices(params, chosen, base, cfg, outcomes, n_jobs)
+    sobol, sobol_samples = (sobol_indices(params, chosen, base, cfg, outcomes, parallel)
                             if len(chosen) >= 2 else (None, None))
     seconds = time.perf_counter() - started
     runs = len(morris_samples) * len(cfg.seeds) + (
         0 if sobol_samples is None else len(sobol_samples) * len(cfg.seeds))
     meta = {"name": str(cfg.name), "policy": str(cfg.base_policy), "scale": float(cfg.scale),
             "seeds": [int(s) for s in cfg.seeds], "runs": runs, "seconds": seconds,
-            "n_jobs": n_jobs}
+            "workers": describe(parallel)}
     countries = tables_for(base.network.data_dir).countries["name"]
     labels = outcome_labels(outcomes, {str(k): str(v) for k, v in countries.items()})
     folder = Path(str(cfg.output_root)) / str(cfg.name)

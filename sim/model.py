@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +160,7 @@ class MobilisationModel(mesa.Model):
             "abroad": lambda m: int(m.state_counts[State.ABROAD] + m.state_counts[State.ONWARD]),
         })
         self.runtime_seconds = 0.0
+        self.stopped_early = False  # by `run`'s stop condition
 
     # ----------------------------------------------------------------------------------------
     def _init_state(self) -> None:
@@ -241,16 +243,23 @@ class MobilisationModel(mesa.Model):
         if self.day >= self.n_days:
             self.running = False
 
-    def run(self) -> RunRecord:
-        """Simulate every day of the horizon; returns the record."""
+    def run(self, until: int | None = None,
+            stop: Callable[[MobilisationModel], bool] | None = None) -> RunRecord:
+        """Simulate from the current day up to and including day index `until` (the whole
+        horizon if None), or until `stop(model)` is true after a day; returns the record.
+        A run can be continued by calling `run` again."""
         started = time.perf_counter()
-        days = range(self.day, self.n_days)
+        last = self.n_days - 1 if until is None else min(int(until), self.n_days - 1)
+        days = range(self.day, last + 1)
         # the matrices are small: BLAS threads only contend (20 ms instead of 0.1 ms a product
         # on a busy two-core machine), and sweeps already run one model per core
         with threadpool_limits(limits=1, user_api="blas"):
             for _ in tqdm(days, desc=f"{self.policy.name} seed {self.seed}", unit="day",
                           disable=not self.config.progress, leave=False):
                 self.step()
+                if stop is not None and stop(self):
+                    self.stopped_early = True
+                    break
         self.runtime_seconds += time.perf_counter() - started
         return self.record
 

@@ -1,0 +1,32 @@
+"""`python -m experiments.evaluate observations=PATH`: score the calibrated model on any
+observations file of the reference schema (conf/calibration/evaluate.yaml; the scoring is in
+calibration/evaluate.py). Writes evaluation.csv and unmapped.csv into Hydra's run folder."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+import sim.parallel  # noqa: F401 - registers the `parallel` config group
+from calibration.evaluate import evaluate
+from calibration.paths import CONF_DIR
+from sim.errors import InputError
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    folder = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        evaluate(cfg, folder)
+    except InputError as err:
+        logging.getLogger("evaluate").error("invalid input: %s", err)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
