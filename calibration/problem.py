@@ -110,7 +110,7 @@ class Problem:
         `cap` men (real-population units) have left home. Returns (results, persons per
         vehicle, aborted)."""
         cfg, world, ppv = self.values_config(values, seed, scale)
-        model = MobilisationModel(cfg, world=world)
+        model = MobilisationModel(cfg, world=world, collect=False)
         stop = None if cap is None else _DeparturesAbove(cap * cfg.population.scale)
         model.run(until=until, stop=stop)
         return Results.of(model), ppv, model.stopped_early

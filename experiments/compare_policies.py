@@ -177,7 +177,7 @@ def run_job(job: Job) -> dict[str, Any]:
     """Run one scenario and seed on this process's World; return its outcomes and series."""
     from sim.model import MobilisationModel
 
-    model = MobilisationModel(job.config, world=world_for(job.config.network))
+    model = MobilisationModel(job.config, world=world_for(job.config.network), collect=False)
     model.run()
     return {"scenario": job.scenario, "seed": job.seed, "particle": job.particle,
             **run_outcomes(model)}

@@ -120,7 +120,7 @@ def with_values(base: SimConfig, names: list[str], values: np.ndarray) -> SimCon
 def run_sample(job: SampleJob) -> dict[str, Any]:
     from sim.model import MobilisationModel
 
-    model = MobilisationModel(job.config, world=world_for(job.config.network))
+    model = MobilisationModel(job.config, world=world_for(job.config.network), collect=False)
     model.run()
     result = run_outcomes(model)
     values = dict(result["outcomes"])
