@@ -153,6 +153,10 @@ def run_many[T, R](func: Callable[[T], R], items: Sequence[T],
                 bar.update()
             return results
         with _backend(par) as kwargs:
+            if par.backend != "loky":  # the cluster backends return a list, in order
+                results = Parallel(**kwargs)(delayed(func)(item) for item in items)
+                bar.update(len(items))
+                return results
             parallel_ = Parallel(return_as="generator_unordered", **kwargs)
             for i, value in parallel_(delayed(_indexed)(func, i, item)
                                       for i, item in enumerate(items)):
