@@ -34,6 +34,7 @@ import pandas as pd
 from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+import experiments.config  # noqa: F401 - registers the config schemas
 from calibration.parameters import OBS_PREFIX, load_parameters, resample
 from calibration.paths import project_path
 from sim.atomic import atomic_folder

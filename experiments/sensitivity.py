@@ -33,6 +33,7 @@ import pandas as pd
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
+import experiments.config  # noqa: F401 - registers the config schemas
 from calibration.parameters import load_parameters, ranges_of
 from calibration.paths import project_path
 from sim.atomic import atomic_folder
