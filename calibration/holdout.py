@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
+import calibration.config  # noqa: F401 - the schemas of the configs composed here
 from calibration.evaluate import run_evaluation_ensemble, score
 from calibration.observe import read_observations
 from calibration.paths import project_path

@@ -344,6 +344,7 @@ def redraw(argv: list[str]) -> Path:
     a variant's report); the point estimate's scores are kept as they were."""
     from hydra import compose, initialize_config_dir
 
+    import calibration.config  # noqa: F401 - the schema of the config composed here
     from calibration.parameters import load_parameters
     from calibration.paths import CONF_DIR, project_path
     from calibration.problem import make_problem

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+import calibration.config  # noqa: F401 - registers the config schemas
 import sim.parallel  # noqa: F401 - registers the `parallel` config group
 from calibration.paths import CONF_DIR
 from calibration.pipeline import calibrate

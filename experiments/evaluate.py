@@ -12,6 +12,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+import calibration.config  # noqa: F401 - registers the config schemas
 import sim.parallel  # noqa: F401 - registers the `parallel` config group
 from calibration.evaluate import evaluate
 from calibration.paths import CONF_DIR

@@ -8,6 +8,7 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
+import calibration.config  # noqa: F401 - registers the config schemas
 import sim.parallel  # noqa: F401 - registers the `parallel` config group
 from calibration.holdout import run_holdout
 from calibration.paths import CONF_DIR
