@@ -21,30 +21,28 @@ import copy
 import dataclasses
 import datetime as dt
 import logging
-import sys
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hydra
 import numpy as np
 import pandas as pd
 from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-import experiments.config  # noqa: F401 - registers the config schemas
+import analysis.config  # noqa: F401 - registers the config schemas
 from calibration.parameters import OBS_PREFIX, load_parameters, resample
 from calibration.paths import project_path
 from sim.atomic import atomic_folder
 from sim.config import CONF_DIR, SimConfig, load_config, parse_date
 from sim.dotted import set_path
-from sim.errors import ConfigError, InputError
+from sim.errors import ConfigError
 from sim.parallel import as_parallel_config, describe, run_many, world_for
 from sim.results import DAILY_SERIES, OUTCOMES, Outcome, run_outcomes
 
-log = logging.getLogger("experiments.compare_policies")
+log = logging.getLogger("analysis.comparison")
 
 POLICY_DIR = CONF_DIR / "policy"
 @dataclass(frozen=True)
@@ -359,22 +357,9 @@ def compare(cfg: DictConfig) -> Path:
                           for s in scenarios},
         }), tmp / "scenarios.yaml")
         if cfg.plots:
-            from experiments.plots import comparison_plots
+            from analysis.plots import comparison_plots
 
             comparison_plots(tmp, table, bands, scenarios=[s.name for s in scenarios],
                              labels=labels, baseline=str(cfg.baseline), outcomes=outcomes)
     log.info("%d runs in %.0f s; report in %s", len(jobs), seconds, folder)
     return folder
-
-
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="experiment/compare")
-def main(cfg: DictConfig) -> None:
-    try:
-        compare(cfg)
-    except InputError as err:
-        log.error("invalid input: %s", err)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

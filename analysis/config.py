@@ -1,5 +1,5 @@
-"""The experiment commands' configuration schemas (structured configs): Hydra checks every key
-and type of conf/experiment/*.yaml and of the command line against these before anything
+"""The analyses' configuration schemas (structured configs): Hydra checks every key and type
+of conf/experiment/*.yaml and of the command line against these before anything
 runs. Values and their documentation are in the YAML files."""
 
 from __future__ import annotations

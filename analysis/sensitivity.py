@@ -20,26 +20,24 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
-import sys
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hydra
 import numpy as np
 import pandas as pd
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-import experiments.config  # noqa: F401 - registers the config schemas
+import analysis.config  # noqa: F401 - registers the config schemas
 from calibration.parameters import load_parameters, ranges_of
 from calibration.paths import project_path
 from sim.atomic import atomic_folder
-from sim.config import CONF_DIR, SimConfig, load_config, to_sim_config
+from sim.config import SimConfig, load_config, to_sim_config
 from sim.dotted import get_path, set_path
-from sim.errors import ConfigError, InputError
+from sim.errors import ConfigError
 from sim.parallel import (
     ParallelConfig,
     as_parallel_config,
@@ -50,7 +48,7 @@ from sim.parallel import (
 )
 from sim.results import OUTCOME_LABELS, run_outcomes
 
-log = logging.getLogger("experiments.sensitivity")
+log = logging.getLogger("analysis.sensitivity")
 
 
 @dataclass(frozen=True)
@@ -378,16 +376,3 @@ def sensitivity(cfg: DictConfig) -> Path:
         OmegaConf.save(cfg, tmp / "config.yaml", resolve=True)
     log.info("%d runs in %.0f s; report in %s", runs, seconds, folder)
     return folder
-
-
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="experiment/sensitivity")
-def main(cfg: DictConfig) -> None:
-    try:
-        sensitivity(cfg)
-    except InputError as err:
-        log.error("invalid input: %s", err)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

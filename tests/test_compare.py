@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from experiments.compare_policies import (
+from analysis.comparison import (
     Job,
     Scenario,
     catalogue,
@@ -139,7 +139,7 @@ def test_unknown_policy_stops_before_any_run(tmp_path):
 def test_posterior_replicates_share_a_particle_across_policies(tmp_path):
     """With a posterior, seed i runs particle i under every policy (paired by parameters as
     well as random numbers), and the particle's values reach the model."""
-    from experiments.compare_policies import build_jobs, posterior_draws
+    from analysis.comparison import build_jobs, posterior_draws
 
     posterior = tmp_path / "posterior.csv"
     pd.DataFrame({"hazard_base": [0.0003, 0.006], "capacity_KZ": [0.5, 2.0],

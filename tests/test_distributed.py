@@ -98,7 +98,7 @@ def test_an_abc_generation_is_identical_on_every_backend(problem, backends, tmp_
 
 
 def compare_on(parallel: ParallelConfig, folder: Path) -> pd.DataFrame:
-    from experiments.compare_policies import compare
+    from analysis.comparison import compare
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("experiment/compare", overrides=[

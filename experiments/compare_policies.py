@@ -1,0 +1,34 @@
+"""`python -m experiments.compare_policies [key=value ...]`: every policy x the same seeds, then
+medians, intervals and paired differences (conf/experiment/compare.yaml; analysis/comparison.py).
+
+    python -m experiments.compare_policies                      # the catalogue, 20 seeds
+    python -m experiments.compare_policies policies=[open,historical,russia_closes] seeds=5
+    python -m experiments.compare_policies --config-name experiment/compare_close_day
+    python -m experiments.compare_policies parallel=dask parallel.address=tcp://HOST:8786
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+import analysis.config  # noqa: F401 - registers the config schemas
+from analysis.comparison import compare
+from sim.config import CONF_DIR
+from sim.errors import InputError
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="experiment/compare")
+def main(cfg: DictConfig) -> None:
+    try:
+        compare(cfg)
+    except InputError as err:
+        logging.getLogger("experiments.compare_policies").error("invalid input: %s", err)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""`python -m experiments.sensitivity [key=value ...]`: which parameters drive the outcomes,
+Morris screening then Sobol indices (conf/experiment/sensitivity.yaml; analysis/sensitivity.py).
+
+    python -m experiments.sensitivity
+    python -m experiments.sensitivity scale=0.002 morris.trajectories=4 sobol.top=2
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+import analysis.config  # noqa: F401 - registers the config schemas
+from analysis.sensitivity import sensitivity
+from sim.config import CONF_DIR
+from sim.errors import InputError
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="experiment/sensitivity")
+def main(cfg: DictConfig) -> None:
+    try:
+        sensitivity(cfg)
+    except InputError as err:
+        logging.getLogger("experiments.sensitivity").error("invalid input: %s", err)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
