@@ -54,6 +54,7 @@ class PredictConfig:
     scale: float = 0.01
     seed: int = 2022
     model_error: Any = "residuals"  # residuals | tolerance | a number | 0
+    discrepancy: str | None = None  # discrepancy.json of the rolling-origin forecasts
 
 
 @dataclass
@@ -120,7 +121,8 @@ class HoldoutConfig:
     """conf/calibration/holdout.yaml (`python -m experiments.holdout`)."""
 
     observations: str = "sim/data/observations_2022.csv"
-    split_date: str = "2022-09-26"
+    split_date: str = "2022-09-30"
+    origins: list[str] = field(default_factory=list)  # earlier forecast origins
     out_dir: str = "results/calibration/holdout"
     work_dir: str = "results/tmp/holdout"
     calibrate_overrides: list[str] = field(default_factory=list)
