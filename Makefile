@@ -34,7 +34,8 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 
-# Time and memory of the model, its scaling, Flee and plain Mesa side by side (~20 min on 2
+# Time and memory of the model, its scaling, Flee and plain Mesa side by side, and this tree
+# against git revision main (BENCH_BASELINE=REF) at full and calibration scale (~25 min on 2
 # cores). Repeats: ARGS="--repeats-full 1 --repeats-cal 5", or --quick for a smoke test.
 bench: $(DEV_STAMP)
 	$(PY) -c "import flee.flee" 2>/dev/null || $(PY) -m pip install -q flee mpich

@@ -40,12 +40,12 @@ def emit(data: dict) -> None:
 
 
 def run_child(args: list[str], timeout: float | None = None,
-              env: dict | None = None) -> ChildResult:
+              env: dict | None = None, cwd: Path | None = None) -> ChildResult:
     """Run `python ARGS` in a fresh process; return its report, wall time and peak RSS."""
     cmd = [sys.executable, *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT,
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd or ROOT,
                                 env={**os.environ, **(env or {})})
         timer = threading.Timer(timeout, proc.kill) if timeout else None
         if timer:

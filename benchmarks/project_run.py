@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     t3, c3 = time.perf_counter(), time.process_time()
 
     series = model.datacollector.get_model_vars_dataframe()
-    active = series["travelling"] + series["queued"] + series["abroad"]
+    # the series are real-population figures: back to the individuals simulated
+    active = ((series["travelling"] + series["queued"] + series["abroad"]) * model.scale).round()
     men = int(model.initial_home.sum())
     departures = model.record.region["departures"]
     if args.departures_out:

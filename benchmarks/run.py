@@ -67,6 +67,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="scale of the plain Mesa run (default: --compare-scale, at most "
                         f"{MESA_MAX_SCALE}: {MESA_MAX_SCALE * 44.4:.1f} million Agent objects "
                         "take ~10 min here; its agent-days/s do not depend on the scale)")
+    p.add_argument("--baseline", default=os.environ.get("BENCH_BASELINE", "main"),
+                   help="git revision whose full-scale and calibration-scale runs are measured "
+                        "side by side with this tree's (benchmarks/before_after.py); '' skips")
     p.add_argument("--no-flee", action="store_true")
     p.add_argument("--no-mesa", action="store_true")
     p.add_argument("--no-profile", action="store_true")
@@ -165,6 +168,12 @@ def run_all(args: argparse.Namespace) -> dict:
     if args.compare_scale is None:
         args.compare_scale = comparison_scale(results["calibration"], args.flee_agents)
     results["comparison"] = compare(args)
+    if args.baseline:
+        from before_after import before_after
+
+        results["before_after"] = before_after(args.baseline, max(1, args.repeats_full),
+                                               max(1, min(args.repeats_cal, 5)),
+                                               args.timeout, log=log)
     results["raw_runs"] = {str(k): v for k, v in groups.items()}
     results["load_average_end"] = os.getloadavg()
     results["sim_sha256_end"] = code_fingerprint()
@@ -392,6 +401,10 @@ def write_outputs(results: dict, args: argparse.Namespace) -> str:
               f"(individuals created by this project, inserted into Flee).", "", "Notes:", "",
               NOTES, "", "Scaling plot: `results/benchmarks/scaling.png`. Profile of a "
               "full-scale run: `benchmarks/profile.txt`.", ""]
+    if "before_after" in results:
+        from before_after import markdown as before_after_markdown
+
+        lines += [before_after_markdown(results["before_after"])]
     profile = HERE / "profile.txt"
     if "profile" in results and profile.exists():
         top = _profile_head(profile.read_text(), 15)
@@ -400,7 +413,12 @@ def write_outputs(results: dict, args: argparse.Namespace) -> str:
     args.out_md.write_text("\n".join(lines))
     args.out_json.write_text(json.dumps(results, indent=1, default=float))
     plot_scaling(results, args.out_png)
-    return "\n".join([*head, "", table, "", verdict(results)])
+    extra = []
+    if "before_after" in results:
+        from before_after import markdown as before_after_markdown
+
+        extra = ["", before_after_markdown(results["before_after"])]
+    return "\n".join([*head, "", table, "", verdict(results), *extra])
 
 
 def _profile_head(text: str, n: int) -> list[str]:

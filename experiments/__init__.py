@@ -1,7 +1,5 @@
-"""Experiments on top of the simulation: calibration, evaluation, policy comparisons, sensitivity.
-
-Each module is a command (`python -m experiments.compare_policies`, `python -m
-experiments.sensitivity`, `python -m experiments.calibrate`, `python -m experiments.evaluate`).
-The sweep machinery they share with `python -m sim -m` lives in `sim.sweep`.
-See docs/experiments.md and docs/calibration.md.
+"""The commands, thin Hydra apps on top of the libraries: `python -m experiments.compare_policies`
+and `experiments.sensitivity` (analysis/), `experiments.calibrate`, `experiments.evaluate`,
+`experiments.holdout` and `experiments.calibration_report` (calibration/). No module imports a
+command (tests/test_layout.py). See docs/experiments.md and docs/calibration.md.
 """

@@ -1,208 +1,34 @@
 """`python -m experiments.evaluate observations=PATH`: score the calibrated model on any
-observations file of the reference schema.
-
-The calibrated model is an ensemble: posterior particles (results/calibration/posterior.csv,
-resampled by weight) x seeds, on top of the calibrated configuration (conf/config.yaml). Every
-`fit` row of PATH is mapped by the observation operator (experiments/observe.py) - any
-destination, post, kind, direction and date inside the horizon, not only the training rows - and
-compared with the ensemble's median and 90 % interval. Rows that cannot be mapped are listed
-with the reason. Writes evaluation.csv and unmapped.csv into Hydra's run folder.
-"""
+observations file of the reference schema (conf/calibration/evaluate.yaml; the scoring is in
+calibration/evaluate.py). Writes evaluation.csv and unmapped.csv into Hydra's run folder."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from experiments.calibrate import (
-    CONF_DIR,
-    Pool,
-    _Extract,
-    fit_summary,
-    load_parameters,
-    make_problem,
-    point_values,
-    project_path,
-    quiet_libraries,
-    resample,
-    run_ensemble,
-    target_table,
-    unmapped_table,
-)
-from experiments.forecast import FORECAST_COLUMNS, Discrepancy, summarise, with_discrepancy
+import calibration.config  # noqa: F401 - registers the config schemas
+import sim.parallel  # noqa: F401 - registers the `parallel` config group
+from calibration.evaluate import evaluate
+from calibration.paths import CONF_DIR
 from sim.errors import InputError
 from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
 
-log = logging.getLogger("evaluate")
-COLUMNS = ["id", "observed", "simulated", "lower", "upper", "log_ratio", "inside", "model_lower",
-           "model_upper", "inside_model", "destination", "post_ids", "direction", "kind",
-           "period_start", "date", "group", "weight", "extrapolated_days"]
 
-
-def posterior_samples(cfg: DictConfig, problem) -> pd.DataFrame:
-    """Particles to run: the calibration's posterior, or the configured point if there is none."""
-    path = project_path(cfg.posterior) if cfg.posterior else None
-    if path is not None and path.exists():
-        posterior = pd.read_csv(path)
-        if "weight" not in posterior:
-            posterior["weight"] = 1.0
-        known = {p.name for p in problem.params}
-        unknown = set(posterior.columns) - known - {"weight", "distance", "generation"}
-        if unknown:  # e.g. a variant's posterior scored without the variant's parameters
-            raise InputError(f"{path}: columns {sorted(unknown)} are not parameters of this "
-                             "evaluation (conf/calibration/parameters.yaml); score a variant's "
-                             "posterior with its variant, e.g. +variant=documents")
-        missing = known - set(posterior.columns)
-        if missing:
-            log.warning("posterior %s lacks %s: the configured values are used", path,
-                        sorted(missing))
-            for name, value in point_values(problem).items():
-                if name in missing:
-                    posterior[name] = value
-        return resample(posterior, int(cfg.particles), int(cfg.seed))
-    log.warning("no posterior at %s: evaluating the configured point only (seed noise only)",
-                path)
-    return pd.DataFrame([point_values(problem)]).assign(weight=1.0)
-
-
-def error_sd_setting(cfg: DictConfig) -> float:
-    """The log-sd of the model/reporting error added to the intervals (see
-    experiments.calibrate.observation_draws): the calibration's value, or a number."""
-    if cfg.model_error == "calibration":
-        path = project_path(cfg.calibration_summary)
-        if path.exists():
-            return float(json.loads(path.read_text()).get("model_error_sd", 0.0))
-        log.warning("no %s: intervals show the model's spread only", path)
-        return 0.0
-    return float(cfg.model_error or 0.0)
-
-
-def discrepancy_setting(cfg: DictConfig) -> tuple[Discrepancy, dt.date] | None:
-    """The structural discrepancy and the last training date its horizons count from: the
-    calibration's (its summary.json records both), or None for the scalar error above."""
-    if cfg.model_error != "calibration":
-        return None
-    path = project_path(cfg.calibration_summary)
-    if not path.exists():
-        return None
-    summary = json.loads(path.read_text())
-    if not summary.get("discrepancy") or not summary.get("train_end"):
-        return None
-    return (Discrepancy(**summary["discrepancy"]),
-            dt.date.fromisoformat(summary["train_end"]))
-
-
-def scored_table(problem, sims, interval: float, error_sd: float,
-                 discrepancy: tuple[Discrepancy, dt.date] | None) -> pd.DataFrame:
-    """Per target: the evaluation columns; with a discrepancy, its intervals (growing with the
-    horizon after the last training date) and the forecast hubs' scores."""
-    if discrepancy is None:
-        return target_table(problem, sims, interval, error_sd)
-    return with_discrepancy(target_table(problem, sims, interval, 0.0), sims,
-                            [t.obs.date for t in problem.targets], *discrepancy)
-
-
-def run_evaluation_ensemble(cfg: DictConfig, folder: Path):
-    """Map the file's fit rows and run the ensemble on them. Returns (problem, runs
-    [particles x seeds, targets] or None when no row could be mapped, number of particles,
-    seeds); writes unmapped.csv."""
-    quiet_libraries()
-    params = load_parameters(cfg.parameters)
-    problem = make_problem(cfg.observations, list(cfg.model_overrides), params,
-                           float(cfg.scale), int(cfg.max_extrapolated_days), uses=("fit",),
-                           strict=bool(cfg.strict))
-    unmapped = unmapped_table(problem.mapping)
-    folder.mkdir(parents=True, exist_ok=True)
-    unmapped.to_csv(folder / "unmapped.csv", index=False)
-    seeds = [int(cfg.seed) + i for i in range(int(cfg.seeds))]
-    if not problem.targets:
-        return problem, None, 0, seeds
-    samples = posterior_samples(cfg, problem)
-    until = max(t.last for t in problem.targets)
-    pool = Pool(problem, int(cfg.n_workers))
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    folder = Path(HydraConfig.get().runtime.output_dir)
     try:
-        ens = run_ensemble(problem, pool, samples, seeds, float(cfg.scale), _Extract([], ""),
-                           "evaluation", until=until)
-    finally:
-        pool.close()
-    return problem, ens["targets"], len(samples), seeds
-
-
-def evaluate(cfg: DictConfig, folder: Path) -> dict:
-    """Run the ensemble, score the fit rows, write evaluation.csv; returns the summary."""
-    problem, sims, n_particles, seeds = run_evaluation_ensemble(cfg, folder)
-    if sims is None:  # nothing to score is bad input, not a result: exit code 2
-        _print_unmapped(unmapped_table(problem.mapping))
-        raise InputError(f"{cfg.observations}: no fit row could be mapped (listed above)")
-    return score(cfg, folder, problem, sims, n_particles, seeds)
-
-
-def score(cfg: DictConfig, folder: Path, problem, sims, n_particles: int,
-          seeds: list[int], discrepancy: tuple[Discrepancy, dt.date] | None = None) -> dict:
-    """Compare the ensemble's runs with the fit rows: evaluation.csv and a printed summary."""
-    unmapped = unmapped_table(problem.mapping)
-    error_sd = error_sd_setting(cfg)
-    if discrepancy is None:
-        discrepancy = discrepancy_setting(cfg)
-    table = scored_table(problem, sims, float(cfg.interval), error_sd, discrepancy)
-    columns = COLUMNS + (FORECAST_COLUMNS if discrepancy is not None else [])
-    table[columns].to_csv(folder / "evaluation.csv", index=False, float_format="%.6g")
-    summary = fit_summary(table)
-    if discrepancy is not None:
-        overall = summarise(table[table["use"] == "fit"]).iloc[0]
-        summary |= {k: float(overall[k]) for k in ("coverage_50", "width_90_log", "wis_log",
-                                                     "crps_log")}
-        error_sd = float(np.median(table["error_sd"]))
-    print(f"\nScored {summary['rows']} fit rows ({summary['groups']:.0f} targets after "
-          f"weighting conflicting duplicates as one) of {cfg.observations}")
-    print(f"  ensemble: {n_particles} posterior particles x {len(seeds)} seeds, scale "
-          f"{cfg.scale}")
-    print(f"  median |log ratio|       {summary['median_abs_log_ratio']:.3f}")
-    print(f"  inside the {100 * float(cfg.interval):.0f}% interval  "
-          f"{100 * summary['share_inside']:.0f}%  (model x reporting error of log-sd "
-          f"{error_sd:.2f}{' (median over rows)' if discrepancy else ''}; the model's spread "
-          f"alone: {100 * summary['share_inside_model_only']:.0f}%)")
-    if discrepancy is not None:
-        print(f"  inside the 50% interval  {100 * summary['coverage_50']:.0f}%")
-        print(f"  WIS, CRPS (log scale)    {summary['wis_log']:.3f}, {summary['crps_log']:.3f}")
-    print(f"  ARD (mean |sim-obs|/obs) {summary['ard']:.3f}")
-    print(f"  RMS log ratio            {summary['rms_log_ratio']:.3f}")
-    _print_unmapped(unmapped)
-    print(f"evaluation.csv and unmapped.csv in {folder}")
-    return summary
-
-
-def _print_unmapped(unmapped: pd.DataFrame) -> None:
-    scored_uses = unmapped[unmapped["use"] == "fit"]
-    n_other = len(unmapped) - len(scored_uses)
-    print(f"\n{len(scored_uses)} fit rows could not be mapped"
-          + (f" ({n_other} claim/context rows are not scored)" if n_other else ""))
-    for _, r in scored_uses.iterrows():
-        print(f"  {r['id']}: {r['reason']}")
-
-
-def main() -> None:
-    import hydra
-    from hydra.core.hydra_config import HydraConfig
-
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
-    def _main(cfg: DictConfig) -> None:
-        folder = Path(HydraConfig.get().runtime.output_dir)
-        try:
-            evaluate(cfg, folder)
-        except InputError as err:
-            logging.getLogger("evaluate").error("invalid input: %s", err)
-            remove_run_folder(folder)  # a rejected evaluation leaves no folder behind
-            sys.exit(INPUT_ERROR_EXIT)
-
-    _main()
+        evaluate(cfg, folder)
+    except InputError as err:
+        logging.getLogger("evaluate").error("invalid input: %s", err)
+        remove_run_folder(folder)  # a rejected evaluation leaves no folder behind
+        sys.exit(INPUT_ERROR_EXIT)
 
 
 if __name__ == "__main__":

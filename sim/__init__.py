@@ -2,5 +2,8 @@
 
 from sim.config import SimConfig, load_config
 from sim.model import MobilisationModel
+from sim.parallel import ParallelConfig, run_many
+from sim.results import Results
 
-__all__ = ["MobilisationModel", "SimConfig", "load_config"]
+__all__ = ["MobilisationModel", "ParallelConfig", "Results", "SimConfig", "load_config",
+           "run_many"]

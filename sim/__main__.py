@@ -24,11 +24,11 @@ from sim.config import CONF_DIR, to_sim_config
 from sim.errors import InputError
 from sim.model import MobilisationModel
 from sim.outputs import write_outputs
+from sim.parallel import exit_with_parent
 from sim.sweep import (
     SUMMARY_FILE,
     SweepSummary,
     config_fingerprint,
-    exit_with_parent,
     job_is_complete,
     read_json,
     write_job_status,

@@ -376,10 +376,21 @@ def validate_config(cfg: SimConfig) -> None:
 def load_config(overrides: list[str] | None = None, config_name: str = "config") -> SimConfig:
     """Compose `conf/` with Hydra overrides (as on the command line) into a validated config.
 
-    For use from Python and tests; `python -m sim` gets the same config from `@hydra.main`.
+    The one config composer: from Python, tests and inside a running Hydra app alike (an
+    experiment command composes the simulation's config of each scenario; Hydra's global
+    instance is set aside meanwhile and restored). `python -m sim` gets the same config from
+    `@hydra.main`.
     """
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name=config_name, overrides=list(overrides or []))
+    global_hydra = GlobalHydra.instance()
+    saved = global_hydra.hydra if global_hydra.is_initialized() else None
+    global_hydra.clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=list(overrides or []))
+    finally:
+        if saved is not None:
+            GlobalHydra.instance().initialize(saved)
     return to_sim_config(cfg)

@@ -1,6 +1,7 @@
 """`MobilisationModel`: one `step()` is one day of the exodus.
 
-Places (regions, exits, countries) are Mesa agents; people are arrays (`sim.population`). A day
+Places (regions, exits, countries) are Mesa agents, views onto the model's arrays
+(`sim.agents`); people are arrays (`sim.population`). A day
 runs in this order (docs/ODD.md, "Process overview and scheduling"):
 
 1. information: exits' queues as known with a delay, today's policy;
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from sim.agents import CountryAgent, ExitAgent, RegionAgent, make_collector
 from sim.behaviour import (
     RouteChoice,
     Timeline,
@@ -65,51 +68,6 @@ def random_streams(seed: int) -> dict[str, np.random.Generator]:
                                                                        strict=True)}
 
 
-class RegionAgent(mesa.Agent):
-    """A federal subject: its men at risk, at home as counts by stratum."""
-
-    def __init__(self, model: MobilisationModel, index: int) -> None:
-        super().__init__(model)
-        self.index = index
-        self.code = model.world.region_ids[index]
-
-    @property
-    def at_home(self) -> int:
-        return int(self.model.at_home[self.index].sum())
-
-
-class ExitAgent(mesa.Agent):
-    """A land border post, or an air route from one airport to one country."""
-
-    def __init__(self, model: MobilisationModel, index: int) -> None:
-        super().__init__(model)
-        self.index = index
-        self.exit_id = model.world.gate_ids[index]
-
-    @property
-    def queue_length(self) -> int:
-        m = self.model
-        fleeing = np.count_nonzero((m.people.view("state") == State.QUEUED)
-                                   & (m.people.view("gate") == self.index))
-        return int(fleeing + m.normal_queue[self.index].sum())
-
-
-class CountryAgent(mesa.Agent):
-    """A destination, transit country, or Russia itself (for returns)."""
-
-    def __init__(self, model: MobilisationModel, index: int) -> None:
-        super().__init__(model)
-        self.index = index
-        self.country_id = model.world.country_ids[index]
-
-    @property
-    def fleeing_present(self) -> int:
-        m = self.model
-        state = m.people.view("state")
-        here = (state == State.ABROAD) | (state == State.ONWARD)
-        return int(np.count_nonzero(here & (m.people.view("country") == self.index)))
-
-
 @dataclass
 class RunRecord:
     """Everything a run produced, in agent units (divide by scale for the real population)."""
@@ -129,7 +87,8 @@ class MobilisationModel(mesa.Model):
     """
 
     def __init__(self, config: SimConfig | Any | None = None, *, rng: int | None = None,
-                 world: World | None = None) -> None:
+                 world: World | None = None, collect: bool = True) -> None:
+        """`collect=False` skips the DataCollector (batch runs read the record instead)."""
         cfg = to_sim_config(config) if config is not None else load_config()
         seed = cfg.seed if rng is None else int(rng)
         super().__init__(rng=seed)
@@ -147,21 +106,17 @@ class MobilisationModel(mesa.Model):
                                                 self.world)
         self.routes = RouteChoice(self.world, self.strata, cfg.behaviour)
         self._init_state()
-        for i in range(self.world.n_regions):
-            RegionAgent(self, i)
-        for i in range(self.world.n_gates):
-            ExitAgent(self, i)
-        for i in range(self.world.n_countries):
-            CountryAgent(self, i)
-        self.datacollector = mesa.DataCollector(model_reporters={
-            "decided_to_flee": lambda m: int(m.record.region["departures"][: m.day].sum()),
-            "travelling": lambda m: int(m.state_counts[State.TRAVELLING]),
-            "queued": lambda m: int(m.state_counts[State.QUEUED]),
-            "left_russia": lambda m: int(m.record.gate["crossed_fleeing"][: m.day].sum()),
-            "stopped": lambda m: int(m.state_counts[State.STOPPED]),
-            "abroad": lambda m: int(m.state_counts[State.ABROAD] + m.state_counts[State.ONWARD]),
-        })
+        w = self.world
+        for i, code in enumerate(w.region_ids):
+            RegionAgent(self, i, code)
+        for i, exit_id in enumerate(w.gate_ids):
+            ExitAgent(self, i, exit_id)
+        for i, country in enumerate(w.country_ids):
+            CountryAgent(self, i, country)
+        self.collect = collect
+        self.datacollector = make_collector(self)
         self.runtime_seconds = 0.0
+        self.stopped_early = False  # by `run`'s stop condition
 
     # ----------------------------------------------------------------------------------------
     def _init_state(self) -> None:
@@ -244,20 +199,28 @@ class MobilisationModel(mesa.Model):
         self._move_abroad(t)
         self._record_end_of_day(t)
         self.day += 1
-        self.datacollector.collect(self)
+        if self.collect:
+            self.datacollector.collect(self)
         if self.day >= self.n_days:
             self.running = False
 
-    def run(self) -> RunRecord:
-        """Simulate every day of the horizon; returns the record."""
+    def run(self, until: int | None = None,
+            stop: Callable[[MobilisationModel], bool] | None = None) -> RunRecord:
+        """Simulate from the current day up to and including day index `until` (the whole
+        horizon if None), or until `stop(model)` is true after a day; returns the record.
+        A run can be continued by calling `run` again."""
         started = time.perf_counter()
-        days = range(self.day, self.n_days)
+        last = self.n_days - 1 if until is None else min(int(until), self.n_days - 1)
+        days = range(self.day, last + 1)
         # the matrices are small: BLAS threads only contend (20 ms instead of 0.1 ms a product
         # on a busy two-core machine), and sweeps already run one model per core
         with threadpool_limits(limits=1, user_api="blas"):
             for _ in tqdm(days, desc=f"{self.policy.name} seed {self.seed}", unit="day",
                           disable=not self.config.progress, leave=False):
                 self.step()
+                if stop is not None and stop(self):
+                    self.stopped_early = True
+                    break
         self.runtime_seconds += time.perf_counter() - started
         return self.record
 

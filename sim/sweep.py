@@ -10,35 +10,25 @@ safe to interrupt and re-run:
 - `SweepSummary`, a Hydra callback, writes `sweep_summary.csv` and `sweep_summary.json` at the
   end of the sweep, naming every failed job and its error.
 
-The second half of the module serves the experiment scripts (`compare_policies`, `sensitivity`):
-composing simulation configs, one `World` per worker process, parallel maps with progress, and
-report folders that appear atomically.
+Running many models from Python is `sim.parallel.run_many`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import hashlib
 import io
 import json
 import logging
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-if TYPE_CHECKING:
-    from sim.config import NetworkConfig, SimConfig
-    from sim.datasets import Tables
-    from sim.network import World
+from sim.atomic import atomic_write_text
+from sim.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +47,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    from sim.outputs import atomic_write_text
-
-    atomic_write_text(path, text)
-
-
 # ---- job bookkeeping ---------------------------------------------------------------------------
-@cache
-def data_fingerprint(data_dir: str | None) -> str:
-    """Hash of the input tables: results computed from other data are not complete results."""
-    from sim.datasets import default_data_dir
-
-    folder = Path(data_dir) if data_dir else default_data_dir()
-    digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.csv")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def config_fingerprint(cfg: DictConfig | dict[str, Any]) -> str:
     """Hash of the resolved job configuration and the data it reads.
 
@@ -90,11 +61,7 @@ def config_fingerprint(cfg: DictConfig | dict[str, Any]) -> str:
     assert isinstance(container, dict)
     for key in NOT_RESULTS:
         container.pop(key, None)
-    data_dir = (container.get("network") or {}).get("data_dir")
-    text = json.dumps(container, sort_keys=True, default=str)
-    digest = hashlib.sha256(text.encode())
-    digest.update(data_fingerprint(data_dir).encode())
-    return digest.hexdigest()[:16]
+    return fingerprint(container, (container.get("network") or {}).get("data_dir"))
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -140,7 +107,7 @@ def write_job_status(folder: Path, status: str, fingerprint: str, **fields: Any)
     record = {"status": status, "fingerprint": fingerprint, "updated": _now(), **fields}
     if status == "complete":
         record["outputs"] = output_hashes(folder)
-    _atomic_write(Path(folder) / STATUS_FILE, json.dumps(record, indent=2, default=str) + "\n")
+    atomic_write_text(Path(folder) / STATUS_FILE, json.dumps(record, indent=2, default=str) + "\n")
 
 
 # ---- the sweep summary -------------------------------------------------------------------------
@@ -205,13 +172,13 @@ def write_sweep_summary(sweep_dir: Path, since: float | None = None) -> list[dic
                    for r in last if r["status"] != "complete"],
         "all_jobs": rows,
     }
-    _atomic_write(sweep_dir / SWEEP_SUMMARY_JSON, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(sweep_dir / SWEEP_SUMMARY_JSON, json.dumps(report, indent=2) + "\n")
     if rows:
         buffer = io.StringIO()  # written in one piece, atomically
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-        _atomic_write(sweep_dir / SWEEP_SUMMARY_CSV, buffer.getvalue())
+        atomic_write_text(sweep_dir / SWEEP_SUMMARY_CSV, buffer.getvalue())
     return rows
 
 
@@ -251,155 +218,3 @@ class SweepSummary(Callback):
 
 
 INPUT_ERRORS = ("InputError", "DataError", "ConfigError")
-
-
-# ---- running many scenarios from Python ----------------------------------------------------------
-def compose_sim_config(overrides: Sequence[str]) -> SimConfig:
-    """A validated simulation config from `conf/config.yaml` and command-line style overrides.
-
-    Works inside a running Hydra app too (the experiment scripts are Hydra apps whose config
-    path is `conf/`, so `hydra.compose` finds the simulation's primary config there).
-    """
-    from hydra import compose
-    from hydra.core.global_hydra import GlobalHydra
-
-    from sim.config import load_config, to_sim_config
-
-    if GlobalHydra.instance().is_initialized():
-        return to_sim_config(compose(config_name="config", overrides=list(overrides)))
-    return load_config(list(overrides))
-
-
-@cache
-def tables_for(data_dir: str | None) -> Tables:
-    """The checked data tables, read once per process."""
-    from sim.datasets import load_tables
-
-    return load_tables(data_dir)
-
-
-_WORLDS: dict[str, World] = {}
-
-
-def world_for(network: NetworkConfig) -> World:
-    """The `World` of a network config, built once per worker process and geometry: building
-    it (reading and checking the tables, the graph, the travel-time matrix) costs more than a
-    small run. Capacity and traffic factors - what posterior particles and sensitivity samples
-    vary - are applied to the cached world, not rebuilt."""
-    from sim.network import build_world, scaled_world, unscaled
-
-    geometry = unscaled(network)
-    key = repr(geometry)
-    if key not in _WORLDS:
-        if len(_WORLDS) > 4:  # sensitivity runs vary travel speeds too: keep memory bounded
-            _WORLDS.clear()
-        _WORLDS[key] = build_world(geometry, tables_for(network.data_dir))
-    return scaled_world(_WORLDS[key], network)
-
-
-@cache
-def exit_with_parent(poll_seconds: float = 1.0) -> None:
-    """In a worker process: exit as soon as the process that started it is gone.
-
-    A SIGKILLed sweep or comparison gets no chance to stop its workers, and joblib's (loky)
-    would idle for minutes holding their memory - or finish a job into a folder that a re-run
-    is writing. Called at the start of every job; the first call starts the watch (cached),
-    and outside a worker (no multiprocessing parent) it does nothing."""
-    import multiprocessing
-    import threading
-    import time
-
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-    if os.getppid() != parent.pid:  # orphaned before its first job
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent.pid:
-            time.sleep(poll_seconds)
-        os._exit(1)  # orphaned: the results of the job in hand are written atomically or not
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def effective_jobs(n_jobs: int) -> int:
-    """joblib's convention: n >= 1 processes, or -1 all cores, -2 all but one, ...; 0 is no
-    number of processes (joblib would take it as all cores + 1)."""
-    from sim.errors import ConfigError
-
-    if n_jobs == 0:
-        raise ConfigError("n_jobs", "0 is not a number of processes: use 1, 2, ... or -1 for "
-                          "every core, -2 for all but one")
-    cores = os.cpu_count() or 1
-    return max(1, n_jobs if n_jobs >= 1 else cores + 1 + n_jobs)
-
-
-def parallel_map[T, R](func: Callable[[T], R], items: Sequence[T], n_jobs: int,
-                       desc: str, progress: bool = True) -> list[R]:
-    """`[func(item) for item in items]` over `n_jobs` worker processes, with a progress bar.
-
-    Workers are reused across items (joblib/loky), so per-process caches such as `world_for`
-    serve many runs. Results come back in the order of `items`.
-    """
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
-
-    n_jobs = effective_jobs(n_jobs)
-    results: list[Any] = [None] * len(items)
-    with tqdm(total=len(items), desc=desc, unit="run", disable=not progress) as bar:
-        if n_jobs == 1:
-            for i, item in enumerate(items):
-                results[i] = func(item)
-                bar.update()
-            return results
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        for i, value in parallel(delayed(_indexed)(func, i, item) for i, item in
-                                 enumerate(items)):
-            results[i] = value
-            bar.update()
-    return results
-
-
-def _indexed[T, R](func: Callable[[T], R], index: int, item: T) -> tuple[int, R]:
-    exit_with_parent()
-    return index, func(item)
-
-
-@contextlib.contextmanager
-def atomic_folder(final: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `final`; on success it replaces `final` in one rename.
-
-    A reader never sees a half-written report; an interrupted run leaves only a hidden
-    temporary folder, which is removed.
-    """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report is for everyone
-    try:
-        yield tmp
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            final.rename(old)
-            tmp.rename(final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def quantiles(values: Iterable[float], probs: Sequence[float] = (0.05, 0.5, 0.95)
-              ) -> list[float]:
-    """Empirical quantiles (linear interpolation), NaN when there are no values."""
-    import numpy as np
-
-    arr = np.asarray(list(values), dtype=float)
-    arr = arr[~np.isnan(arr)]
-    if arr.size == 0:
-        return [float("nan")] * len(probs)
-    return [float(q) for q in np.quantile(arr, probs)]

@@ -15,15 +15,12 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from experiments.calibrate import (
-    CONF_DIR,
-    Param,
-    ReplenishmentABC,
-    calibrate,
-    load_parameters,
-    write_calibrated_conf,
-)
-from experiments.evaluate import evaluate
+from calibration.abc import ReplenishmentABC
+from calibration.calibrated_conf import write_calibrated_conf
+from calibration.evaluate import evaluate
+from calibration.parameters import Param, load_parameters
+from calibration.paths import CONF_DIR
+from calibration.pipeline import calibrate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,7 +77,7 @@ def test_reflection_keeps_proposals_inside_the_prior(tmp_path):
 
 
 def test_reporting_error_widens_intervals_but_not_the_median():
-    from experiments.calibrate import observation_draws
+    from calibration.scores import observation_draws
 
     runs = np.array([[100.0, 1e4], [200.0, 2e4], [150.0, 1.5e4]])
     assert observation_draws(runs, 0.0) is runs
@@ -127,7 +124,7 @@ def test_calibrated_conf_inherits_the_defaults(tmp_path):
 def test_capacity_factors_by_exit_are_calibrated_and_written_as_a_mapping(tmp_path):
     """Per-country capacity factors: applied to the run's world, written under the network
     field with their keys quoted (a bare NO would be read as false)."""
-    from experiments.calibrate import make_problem
+    from calibration.problem import make_problem
 
     params = [Param("capacity_KZ", "network.capacity_factor_by_exit.KZ", "uniform", 0.3, 3.0),
               Param("capacity_NO", "network.capacity_factor_by_exit.NO", "uniform", 0.3, 3.0),
@@ -160,7 +157,7 @@ def test_capacity_factors_by_exit_are_calibrated_and_written_as_a_mapping(tmp_pa
 
 
 def test_holdout_split_keeps_claims_and_holds_out_later_fit_rows(tmp_path):
-    from experiments.holdout import split_observations
+    from calibration.holdout import split_observations
 
     path = tmp_path / "obs.csv"
     path.write_text(HAND_MADE)
@@ -311,7 +308,7 @@ def test_evaluate_command_reports_a_bad_file(tmp_path):
 
 
 def test_a_misspelt_parameter_path_is_named():
-    from experiments.calibrate import make_problem
+    from calibration.problem import make_problem
 
     params = [Param("typo", "behaviour.hazard_bsae", "uniform", 0.1, 1.0)]
     with pytest.raises(ValueError, match=r"parameters\.typo\.path.*hazard_bsae"):
@@ -321,7 +318,7 @@ def test_a_misspelt_parameter_path_is_named():
 def test_a_list_element_is_calibrated_and_written_with_the_other_elements(tmp_path):
     from hydra import compose, initialize_config_dir
 
-    from experiments.calibrate import make_problem
+    from calibration.problem import make_problem
     from sim.config import to_sim_config
 
     params = [Param("documents_internal", "behaviour.documents_multiplier.0", "uniform", 0.1, 2)]

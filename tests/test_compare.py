@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from experiments.compare_policies import (
+from analysis.comparison import (
     Job,
-    Outcome,
     Scenario,
     catalogue,
     comparison_table,
@@ -21,21 +20,23 @@ from experiments.compare_policies import (
     scenarios_from,
     seeds_from,
 )
+from sim.config import load_config
 from sim.errors import ConfigError
-from sim.sweep import compose_sim_config, parallel_map
+from sim.parallel import run_many
+from sim.results import Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = ["population.scale=0.001", "progress=false", "end=2022-10-10"]  # open policy only
 
 
 def _job(name: str, seed: int, *overrides: str) -> Job:
-    return Job(name, seed, compose_sim_config([*overrides, f"seed={seed}"]))
+    return Job(name, seed, load_config([*overrides, f"seed={seed}"]))
 
 
 def test_same_policy_same_seed_identical_even_in_other_processes():
     jobs = [_job("open", 4, "policy=open", *SHORT) for _ in range(3)]
     here = run_job(jobs[0])
-    there = parallel_map(run_job, jobs[1:], n_jobs=2, desc="", progress=False)
+    there = run_many(run_job, jobs[1:], 2)
     for other in there:
         assert other["outcomes"] == here["outcomes"]
         for name, series in here["series"].items():
@@ -138,7 +139,7 @@ def test_unknown_policy_stops_before_any_run(tmp_path):
 def test_posterior_replicates_share_a_particle_across_policies(tmp_path):
     """With a posterior, seed i runs particle i under every policy (paired by parameters as
     well as random numbers), and the particle's values reach the model."""
-    from experiments.compare_policies import build_jobs, posterior_draws
+    from analysis.comparison import build_jobs, posterior_draws
 
     posterior = tmp_path / "posterior.csv"
     pd.DataFrame({"hazard_base": [0.0003, 0.006], "capacity_KZ": [0.5, 2.0],

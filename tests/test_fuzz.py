@@ -41,7 +41,7 @@ from sim.datasets import FILES, default_data_dir, load_tables
 from sim.errors import DataError, InputError
 from sim.model import MobilisationModel
 from sim.network import build_world
-from sim.sweep import world_for
+from sim.parallel import world_for
 
 from .invariants import run_checked
 
@@ -240,7 +240,7 @@ VALID_ROW = {"id": "o1", "use": "fit", "post_ids": "GE-01", "date": "2022-09-27"
 @st.composite
 def observation_rows(draw) -> dict[str, str]:
     """A valid row with up to three fields redrawn from valid, odd and malformed values."""
-    from experiments.observe import DIRECTIONS, KINDS, USES
+    from calibration.observe import DIRECTIONS, KINDS, USES
 
     day = st.integers(-40, 90).map(lambda d: (START + dt.timedelta(days=d)).isoformat())
     choices = {
@@ -266,7 +266,7 @@ def observation_rows(draw) -> dict[str, str]:
 
 @given(observation_rows(), st.booleans())
 def test_drawn_observation_rows_are_scored_or_listed_or_named(historical_run, row, strict):
-    from experiments.observe import (
+    from calibration.observe import (
         Geography,
         log_ratio,
         map_observations,

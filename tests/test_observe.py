@@ -11,19 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.observe import (
+from calibration.observe import (
     Geography,
     Observation,
-    ard,
     crossing_scope,
-    log_ratio,
-    loss,
     map_observations,
     read_observations,
     simulate_targets,
-    weighted_median,
 )
+from calibration.scores import ard, log_ratio, loss, weighted_median
 from sim.errors import DataError
+from sim.results import Results
 
 START = dt.date(2022, 9, 19)  # days 0..4 = 19..23 Sep; the announcement is on day 2
 DATES = [START + dt.timedelta(days=t) for t in range(5)]
@@ -88,8 +86,8 @@ def obs(direction: str = "entered_destination", kind: str = "daily", date: str =
 def simulated(o: Observation) -> float:
     mapping = map_observations([o], GEO, DATES, BASELINE_DAYS)
     assert not mapping.unmapped, mapping.unmapped[0].reason
-    return float(simulate_targets(mapping.targets, FakeRecord(), GEO, SCALE, PPV,
-                                  BASELINE_DAYS)[0])
+    results = Results(FakeRecord(), SCALE, world=None)
+    return float(simulate_targets(mapping.targets, results, GEO, PPV, BASELINE_DAYS)[0])
 
 
 def unmapped_reason(o: Observation) -> str:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from experiments.sensitivity import (
+from analysis.sensitivity import (
     parameters_from,
     select_influential,
     sensitivity,

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.atomic import atomic_folder
 from sim.config import CONF_DIR, ActionKind, load_config, parse_date
 from sim.policy import compile_policy
 from sim.population import make_strata
 from sim.sweep import (
     STATUS_FILE,
     SweepSummary,
-    atomic_folder,
     config_fingerprint,
     job_is_complete,
     write_job_status,
@@ -269,7 +269,7 @@ def test_dataclass_configs_pickle_for_worker_processes():
 def test_world_for_applies_factors_to_one_cached_geometry():
     """Posterior particles and sensitivity samples differ in capacity factors: each gets the
     same world build_world would give, from one cached geometry."""
-    from sim import sweep
+    from sim import parallel as sweep
     from sim.config import NetworkConfig
     from sim.network import build_world
 

@@ -196,7 +196,7 @@ def test_data_values_the_model_cannot_use_are_named(tmp_path, file, key, column,
 
 # ---- faults ----------------------------------------------------------------------------------
 def test_result_files_are_readable_by_others(tmp_path):
-    from sim.outputs import atomic_write_text
+    from sim.atomic import atomic_write_text
 
     old = os.umask(0o022)
     try:
@@ -225,7 +225,7 @@ def test_resume_rechecks_the_files_it_would_skip(tmp_path):
 
 
 def test_zero_jobs_is_an_error_not_three_processes():
-    from sim.sweep import effective_jobs
+    from sim.parallel import effective_jobs
 
     with pytest.raises(InputError, match="n_jobs"):
         effective_jobs(0)

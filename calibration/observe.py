@@ -5,7 +5,7 @@ docs/calibration.md) reports one number: a daily count, a period total, a peak d
 vehicles... for a destination country (or all of Russia's exits), optionally restricted to some
 border posts, in one direction. `map_observations` turns every row into a `Target` (which series of
 the run, which days, which reduction) or into an `Unmapped` entry that says why the model cannot
-produce that number; `simulate_targets` then evaluates all targets on a `RunRecord`.
+produce that number; `simulate_targets` then evaluates all targets on a run's `Results`.
 
 Conventions (the agencies' counts include everyone who crossed, so do these):
 
@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import DataError
+from sim.results import Results
 
 USES = ("fit", "claim", "context")
 DIRECTIONS = ("entered_destination", "left_destination_onward", "left_russia",
@@ -482,10 +483,11 @@ def assign_groups(targets: list[Target]) -> list[Target]:
 
 
 class Series:
-    """The daily series of a run that targets need, computed once per run (agent units)."""
+    """The daily series of a run that targets need, computed once per run (agent units: the
+    targets convert their sums with `Results.real`)."""
 
-    def __init__(self, record, geo: Geography) -> None:
-        g, c = record.gate, record.country
+    def __init__(self, results: Results, geo: Geography) -> None:
+        g, c = results.record.gate, results.record.country
         self.geo = geo
         # crossed_fleeing: let in by the destination; refused_entry: passed Russian control,
         # then turned back by the destination (sim/model.py, the border step)
@@ -550,17 +552,18 @@ def _window(series: np.ndarray, t: Target, baseline_days: int) -> np.ndarray:
     return values
 
 
-def simulate_targets(targets: Sequence[Target], record, geo: Geography, scale: float,
+def simulate_targets(targets: Sequence[Target], results: Results, geo: Geography,
                      persons_per_vehicle: float, baseline_days: int) -> np.ndarray:
     """Each target's simulated value, in real-population units (persons, vehicles, hours)."""
-    s = Series(record, geo)
+    s = Series(results, geo)
+    real = results.real
     out = np.empty(len(targets))
     for i, t in enumerate(targets):
         kind = t.obs.kind
         if kind == "queue_vehicles":
             q = s.queue[:, t.gates].sum(axis=1)
             before = q[t.last - 1] if t.last > 0 else q[t.last]
-            out[i] = 0.5 * (before + q[t.last]) / scale / persons_per_vehicle
+            out[i] = real(0.5 * (before + q[t.last])) / persons_per_vehicle
             continue
         if kind == "queue_hours":
             w = s.wait_sum[t.first: t.last + 1, t.gates].sum()
@@ -568,7 +571,7 @@ def simulate_targets(targets: Sequence[Target], record, geo: Geography, scale: f
             out[i] = 24.0 * w / n if n > 0 else 0.0
             continue
         if kind == "cumulative" and t.obs.direction == "net" and t.obs.period_start is None:
-            out[i] = s.present[t.last, t.countries].sum() / scale
+            out[i] = real(s.present[t.last, t.countries].sum())
             continue
         values = _window(s.daily(t), t, baseline_days)
         if kind == "daily":
@@ -579,59 +582,5 @@ def simulate_targets(targets: Sequence[Target], record, geo: Geography, scale: f
             value = values.sum()
         if kind == "period_total_vehicles":
             value /= persons_per_vehicle
-        out[i] = value / scale
+        out[i] = real(value)
     return out
-
-
-# -- scores --------------------------------------------------------------------------------------
-
-
-def signed_log1p(x: np.ndarray) -> np.ndarray:
-    """log(1 + x), extended to negative x (a net figure) as -log(1 - x)."""
-    x = np.asarray(x, float)
-    return np.sign(x) * np.log1p(np.abs(x))
-
-
-def log_ratio(simulated: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """log((sim + 1) / (obs + 1)): 500 and 200,000 weigh alike, zeros are allowed (and negative
-    net figures, through `signed_log1p`)."""
-    return signed_log1p(simulated) - signed_log1p(observed)
-
-
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """Median where each value counts `weight` times (each group of duplicates counts once)."""
-    values, weights = np.asarray(values, float), np.asarray(weights, float)
-    if len(values) == 0:
-        return float("nan")
-    order = np.argsort(values)
-    cum = np.cumsum(weights[order])
-    half = 0.5 * cum[-1]
-    i = int(np.searchsorted(cum, half))
-    if np.isclose(cum[i], half) and i + 1 < len(values):
-        return float(0.5 * (values[order][i] + values[order][i + 1]))
-    return float(values[order][i])
-
-
-def ard(simulated: np.ndarray, observed: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Averaged relative difference |sim - obs| / obs, the measure Flee reports (Suleimenova et
-    al. 2017 average it over locations and days; here over targets, weighted)."""
-    sim, obs = np.asarray(simulated, float), np.asarray(observed, float)
-    w = np.ones_like(obs) if weights is None else np.asarray(weights, float)
-    ok = obs > 0
-    return float(np.average(np.abs(sim[ok] - obs[ok]) / obs[ok], weights=w[ok]))
-
-
-LOSSES = ("mean_abs", "rms")
-
-
-def loss(simulated: np.ndarray, observed: np.ndarray, weights: np.ndarray,
-         kind: str = "mean_abs") -> float:
-    """The calibration's distance on the log ratios: weighted mean absolute value (`mean_abs`,
-    robust: a figure the model cannot produce at all - a 90-car morning queue at a post far
-    below capacity, log ratio -4.5 - does not outweigh the rest) or root mean square (`rms`)."""
-    r = log_ratio(simulated, observed)
-    if kind == "mean_abs":
-        return float(np.average(np.abs(r), weights=weights))
-    if kind == "rms":
-        return float(np.sqrt(np.average(r**2, weights=weights)))
-    raise ValueError(f"loss: unknown kind {kind!r}; expected one of {list(LOSSES)}")
