@@ -46,6 +46,7 @@ def gate_frame(model: MobilisationModel) -> dict[str, np.ndarray]:
         "refused": g["refused"],
         "stopped": g["stopped"],
         "capacity": g["capacity"],
+        "normal_gave_up": g["normal_gave_up"],  # ordinary travellers who left the queue
     }
 
 
