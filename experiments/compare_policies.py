@@ -16,11 +16,17 @@ runs.csv, daily.csv, plots, summary.md, and the configuration used.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
+import os
+import pickle
+import shutil
 import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -43,6 +49,7 @@ from sim.sweep import (
     quantiles,
     world_for,
 )
+from sim.validation import check_writable
 
 log = logging.getLogger("experiments.compare_policies")
 
@@ -217,6 +224,33 @@ def run_job(job: Job) -> dict[str, Any]:
     model.run()
     return {"scenario": job.scenario, "seed": job.seed, "particle": job.particle,
             **run_outcomes(model)}
+
+
+# Resumable runs: each run's result is stored as it finishes, under the report's name, so a
+# comparison killed after hours loses only the runs in hand and its re-run (same name) computes
+# only the rest. Kept small and self-contained (one key, one read, one atomic write) so that it
+# can move as a whole into a shared runner.
+def job_key(job: Job) -> str:
+    """What a stored result must match: the job's full config and the input data."""
+    from sim.sweep import data_fingerprint
+
+    text = repr(job) + data_fingerprint(job.config.network.data_dir)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def run_stored(item: tuple[Job, str]) -> dict[str, Any]:
+    """`run_job`, or the result an interrupted earlier call stored for the same job."""
+    job, store = item
+    path = Path(store) / f"{job.scenario}_seed{job.seed}_{job_key(job)}.pkl"
+    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError):
+        return pickle.loads(path.read_bytes())
+    result = run_job(job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pickle.dumps(result))
+    os.replace(tmp, path)  # never a half-written result
+    return result
 
 
 def run_outcomes(model: Any) -> dict[str, Any]:
@@ -401,8 +435,11 @@ def compare(cfg: DictConfig) -> Path:
                       draws, columns)
     log.info("%d scenarios x %d seeds = %d runs on %s processes", len(scenarios), len(seeds),
              len(jobs), n_jobs)
-    results = parallel_map(run_job, jobs, n_jobs, desc="policies x seeds",
-                           progress=bool(cfg.progress))
+    output_root = Path(str(cfg.output_root))
+    check_writable(output_root, need_bytes=5_000_000 + 100_000 * len(jobs))  # before any run
+    store = output_root / f".{cfg.name}.runs"  # each run's result as it finishes (resume)
+    results = parallel_map(run_stored, [(job, str(store)) for job in jobs], n_jobs,
+                           desc="policies x seeds", progress=bool(cfg.progress))
     seconds = time.perf_counter() - started
     sim_cfg = jobs[0].config
     world = world_for(sim_cfg.network)
@@ -440,6 +477,7 @@ def compare(cfg: DictConfig) -> Path:
 
             comparison_plots(tmp, table, bands, scenarios=[s.name for s in scenarios],
                              labels=labels, baseline=str(cfg.baseline), outcomes=outcomes)
+    shutil.rmtree(store, ignore_errors=True)  # the report holds everything now
     log.info("%d runs in %.0f s; report in %s", len(jobs), seconds, folder)
     return folder
 

@@ -215,3 +215,24 @@ def remove_run_folder(folder: Path) -> None:
         log.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # not empty: it held something before this run
         folder.rmdir()
+
+
+def check_writable(folder: Path, need_bytes: int) -> None:
+    """Before the first run of a long command: its output folder can be created and written,
+    and its disk has room for what it will write, so that hours of runs are not lost to an
+    OSError at the end. Raises InputError naming the folder."""
+    import tempfile
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder) as probe:
+            probe.write(b"probe")
+    except OSError as err:
+        raise InputError(f"output folder {folder} cannot be written: "
+                         f"{err.strerror or err}") from None
+    free = shutil.disk_usage(folder).free
+    if free < need_bytes:
+        raise InputError(f"output folder {folder}: {free / 1e6:.0f} MB free, the results need "
+                         f"about {need_bytes / 1e6:.0f} MB")
+
