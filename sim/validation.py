@@ -54,11 +54,32 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
+# No quantity of the model needs more: a larger value is a typing error, and products of a few
+# of them would overflow to infinity (then inf x 0 = NaN deep inside numpy).
+MAX_MAGNITUDE = 1e9
+# Utility coefficients enter exp(): |beta| x (a term up to ~11, ln of a capacity) must stay far
+# from exp's overflow at 709. A utility of 20 already multiplies the odds by 5e8.
+MAX_UTILITY = 20.0
+UTILITY_FIELDS = ("home_utility", "switch_cost")
+
+
 def check_finite(config: Any, prefix: str = "") -> None:
-    """Every float (and int) leaf of `config` is finite: NaN and infinity are never a value."""
+    """Every number of `config` is finite and of a magnitude the model's arithmetic can hold;
+    every utility coefficient (a `beta_*` field, wherever it is) can go through exp()."""
     for path, value in _walk(config, prefix):
-        if isinstance(value, float) and not math.isfinite(value):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        if not math.isfinite(value):
             raise ConfigError(path, f"{value} is not a finite number")
+        name = path.rsplit(".", 1)[-1].split("[")[0]
+        if name == "seed":
+            continue  # any integer seeds numpy's generator
+        if abs(value) > MAX_MAGNITUDE:
+            raise ConfigError(path, f"{value:g} is beyond any plausible value (|x| <= "
+                              f"{MAX_MAGNITUDE:g})")
+        if (name.startswith("beta_") or name in UTILITY_FIELDS) and abs(value) > MAX_UTILITY:
+            raise ConfigError(path, f"{value:g}: a utility coefficient must be within "
+                              f"+-{MAX_UTILITY:g} (it goes through exp())")
 
 
 def check_known_keys(node: Any, schema: type, prefix: str = "") -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -55,6 +56,25 @@ def test_non_finite_policy_values_are_rejected(field, value):
                                        **{field: value})]
     with pytest.raises(ConfigError, match=rf"actions\[0\]\.{field}': .* not a finite"):
         to_sim_config(cfg)
+
+
+@pytest.mark.parametrize(("override", "expected"), [
+    ("behaviour.beta_air=1e300", "utility coefficient"),  # found by tests/test_fuzz.py
+    ("behaviour.budget_rub=[5e-324,120000,500000]", "budget_rub[0]"),
+    ("network.normal_traffic_factor=1e12", "normal_traffic_factor"),
+    ("behaviour.peer_weight=1e300", "beyond any plausible value"),
+])
+def test_finite_values_the_arithmetic_cannot_hold_are_rejected(override, expected):
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config([override])
+
+
+def test_policy_factors_beyond_any_border_are_rejected():
+    cfg = small_config("policy=open")
+    cfg.policy.actions = [ActionConfig(kind=ActionKind.restrict, categories=["all"],
+                                       start="2022-09-14", normal_traffic_factor=1e300)]
+    with pytest.raises(ConfigError, match=r"normal_traffic_factor'"):
+        MobilisationModel(cfg)  # was: 'lam value too large' from numpy's Poisson mid-run
 
 
 # ---- inputs that would silently run another scenario ---------------------------------------------
