@@ -186,10 +186,13 @@ def _override_values(overrides: Sequence[str]) -> list[list[str]]:
     options = []
     for override in parsed:
         key = override.get_key_element()
-        if override.is_sweep_override():
-            options.append([f"{key}={v}" for v in override.sweep_string_iterator()])
-        else:
+        if not override.is_sweep_override():
             options.append([override.input_line])
+            continue
+        try:  # choice and range sweeps; an interval or glob is the sweeper's to expand
+            options.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+        except Exception:  # left to Hydra: each job validates its own config
+            continue
     return options
 
 
@@ -208,8 +211,8 @@ def preflight(argv: Sequence[str]) -> None:
     from sim.config import CONF_DIR, to_sim_config
 
     args = [a for a in argv if a not in ("-m", "--multirun")]
-    if any(a.startswith("-") for a in args):
-        return
+    if any(a.startswith("-") or a.lstrip("+~").startswith("hydra.searchpath") for a in args):
+        return  # other flags, or config dirs of the user's: Hydra's own errors apply
     ours = [a for a in args if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
     try:
         options = _override_values(ours)
