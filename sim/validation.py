@@ -173,9 +173,17 @@ def describe_composition_error(err: BaseException) -> str:
         if isinstance(cause, OmegaConfBaseException) and cause is not err:
             key = getattr(cause, "full_key", "") or ""
             first = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
-            return f"config '{key}': {first}" if key else f"{err}: {first}"
-    lines = [line for line in str(err).splitlines() if line.strip()]
-    return lines[0] if lines else type(err).__name__
+            head = str(err).split(":", 1)[0]  # Hydra names the file: "In 'policy/x'"
+            origin = f"{head}: " if head.startswith("In '") else ""
+            return f"{origin}config '{key}': {first}" if key else f"{err}: {first}"
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    # Hydra's own text: "In 'policy/x': ValidationError raised while composing config:",
+    # then the problem, then "full_key: ...": one line of the three
+    text = " ".join(lines[:2]) if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    key = next((line for line in lines if line.startswith("full_key:")), "")
+    return f"{text} ({key})" if key else text
 
 
 def _override_values(overrides: Sequence[str]) -> list[list[str]]:
