@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 ARGS ?=
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint fuzz bench clean
 
 # pyenv reads .python-version; without pyenv, any python3.12 on PATH will do.
 $(PY):
@@ -30,6 +30,10 @@ run: $(STAMP)
 
 test: $(DEV_STAMP)
 	$(PY) -m pytest -q $(ARGS)
+
+# A long property-based search (tests/test_fuzz.py); HYPOTHESIS_MAX_EXAMPLES per test.
+fuzz: $(DEV_STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q tests/test_fuzz.py --hypothesis-show-statistics $(ARGS)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

@@ -17,10 +17,13 @@ runs.csv, daily.csv, plots, summary.md, and the configuration used.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import datetime as dt
 import logging
+import pickle
+import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -35,12 +38,14 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 import analysis.config  # noqa: F401 - registers the config schemas
 from calibration.parameters import OBS_PREFIX, load_parameters, resample
 from calibration.paths import project_path
-from sim.atomic import atomic_folder
+from sim.atomic import atomic_file, atomic_folder
 from sim.config import CONF_DIR, SimConfig, load_config, parse_date
 from sim.dotted import set_path
 from sim.errors import ConfigError
+from sim.fingerprint import fingerprint
 from sim.parallel import as_parallel_config, describe, run_many, world_for
 from sim.results import DAILY_SERIES, OUTCOMES, Outcome, run_outcomes
+from sim.validation import check_writable
 
 log = logging.getLogger("analysis.comparison")
 
@@ -180,6 +185,26 @@ def run_job(job: Job) -> dict[str, Any]:
     model.run()
     return {"scenario": job.scenario, "seed": job.seed, "particle": job.particle,
             **run_outcomes(model)}
+
+
+# Resumable runs: each run's result is stored as it finishes, under the report's name, so a
+# comparison killed after hours loses only the runs in hand and its re-run (same name) computes
+# only the rest.
+def job_key(job: Job) -> str:
+    """What a stored result must match: the job's full config and the input data."""
+    return fingerprint(repr(job), job.config.network.data_dir)[:20]
+
+
+def run_stored(item: tuple[Job, str]) -> dict[str, Any]:
+    """`run_job`, or the result an interrupted earlier call stored for the same job."""
+    job, store = item
+    path = Path(store) / f"{job.scenario}_seed{job.seed}_{job_key(job)}.pkl"
+    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError):
+        return pickle.loads(path.read_bytes())
+    result = run_job(job)
+    with atomic_file(path, "wb") as fh:  # never a half-written result
+        fh.write(pickle.dumps(result))
+    return result
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -322,8 +347,11 @@ def compare(cfg: DictConfig) -> Path:
                       draws, columns)
     log.info("%d scenarios x %d seeds = %d runs on %s (n_jobs %s)", len(scenarios), len(seeds),
              len(jobs), parallel.backend, parallel.n_jobs)
-    results = run_many(run_job, jobs, parallel, desc="policies x seeds",
-                       progress=bool(cfg.progress))
+    output_root = Path(str(cfg.output_root))
+    check_writable(output_root, need_bytes=5_000_000 + 100_000 * len(jobs))  # before any run
+    store = output_root / f".{cfg.name}.runs"  # each run's result as it finishes (resume)
+    results = run_many(run_stored, [(job, str(store)) for job in jobs], parallel,
+                       desc="policies x seeds", progress=bool(cfg.progress))
     seconds = time.perf_counter() - started
     sim_cfg = jobs[0].config
     world = world_for(sim_cfg.network)
@@ -361,5 +389,6 @@ def compare(cfg: DictConfig) -> Path:
 
             comparison_plots(tmp, table, bands, scenarios=[s.name for s in scenarios],
                              labels=labels, baseline=str(cfg.baseline), outcomes=outcomes)
+    shutil.rmtree(store, ignore_errors=True)  # the report holds everything now
     log.info("%d runs in %.0f s; report in %s", len(jobs), seconds, folder)
     return folder

@@ -25,6 +25,7 @@ from sim.errors import InputError
 from sim.model import MobilisationModel
 from sim.outputs import write_outputs
 from sim.parallel import exit_with_parent
+from sim.preflight import preflight
 from sim.sweep import (
     SUMMARY_FILE,
     SweepSummary,
@@ -33,7 +34,7 @@ from sim.sweep import (
     read_json,
     write_job_status,
 )
-from sim.validation import INPUT_ERROR_EXIT, preflight, remove_run_folder
+from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
 
 log = logging.getLogger("sim")
 

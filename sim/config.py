@@ -28,6 +28,7 @@ from sim.validation import (
 )
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+MAX_FACTOR = 100.0  # the largest factor on a capacity or on ordinary traffic (config or policy)
 
 
 class ActionKind(Enum):
@@ -302,12 +303,15 @@ def validate_config(cfg: SimConfig) -> None:
     net, pop, beh = cfg.network, cfg.population, cfg.behaviour
     for name in ("road_detour_factor", "road_km_per_day"):
         _check_range(f"network.{name}", getattr(net, name), 0.0, low_open=True)
-    for name in ("air_overhead_days", "exclave_extra_days", "land_cost_rub", "capacity_factor",
-                 "air_capacity_factor", "normal_traffic_factor"):
+    for name in ("air_overhead_days", "exclave_extra_days", "land_cost_rub"):
         _check_range(f"network.{name}", getattr(net, name), 0.0)
+    # factors on capacities and traffic: at most MAX_FACTOR, so that their products with the
+    # policies' stay within what numpy's Poisson and integer draws can hold
+    for name in ("capacity_factor", "air_capacity_factor", "normal_traffic_factor"):
+        _check_range(f"network.{name}", getattr(net, name), 0.0, MAX_FACTOR)
     _check_range("network.normal_patience_days", net.normal_patience_days, 1)
     for target, factor in net.capacity_factor_by_exit.items():
-        _check_range(f"network.capacity_factor_by_exit.{target}", factor, 0.0)
+        _check_range(f"network.capacity_factor_by_exit.{target}", factor, 0.0, MAX_FACTOR)
     _check_range("population.scale", pop.scale, 0.0, 1.0, low_open=True)
     n_bands = len(pop.age_bands)
     for name in ("age_shares", "military_share_by_age"):
@@ -357,8 +361,8 @@ def validate_config(cfg: SimConfig) -> None:
             raise ConfigError(f"behaviour.{name}", f"{value} must be a positive number, or "
                               "null for no limit")
     _check_range("behaviour.reconsider_share", beh.reconsider_share, 0.0, 1.0)
-    for i, b in enumerate(beh.budget_rub):
-        _check_range(f"behaviour.budget_rub[{i}]", b, 0.0, low_open=True)
+    for i, b in enumerate(beh.budget_rub):  # fares are divided by it: a rouble at least
+        _check_range(f"behaviour.budget_rub[{i}]", b, 1.0)
     if len(beh.documents_multiplier) != 4:
         raise ConfigError("behaviour.documents_multiplier", "needs four values (internal "
                           "passport, foreign passport, Schengen visa, exempt)")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config import ActionConfig, ActionKind, PolicyConfig, parse_date
+from sim.config import MAX_FACTOR, ActionConfig, ActionKind, PolicyConfig, parse_date
 from sim.errors import ConfigError
 from sim.network import DOCUMENT_LEVELS, World, resolve_targets
 from sim.population import MEANS_LEVELS, Strata
@@ -87,12 +87,15 @@ def _action_days(action: ActionConfig, where: str, start: dt.date, end: dt.date)
 
 def _check_action(action: ActionConfig, where: str, strata: Strata) -> np.ndarray | None:
     """Kind-specific value checks; returns the category mask where the kind has one."""
-    if action.normal_traffic_factor < 0:
+    if not 0 <= action.normal_traffic_factor <= MAX_FACTOR:
         raise ConfigError(f"{where}.normal_traffic_factor",
-                          f"{action.normal_traffic_factor} must be >= 0")
+                          f"{action.normal_traffic_factor} must be in [0, {MAX_FACTOR:g}]")
     if action.kind is ActionKind.capacity_factor and action.factor < 0:
         raise ConfigError(f"{where}.factor", f"{action.factor} is negative: a capacity "
                           "cannot be below zero")
+    if action.kind is ActionKind.capacity_factor and action.factor > MAX_FACTOR:
+        raise ConfigError(f"{where}.factor", f"{action.factor} is above {MAX_FACTOR:g}: no "
+                          "border's capacity can be multiplied so much")
     if action.kind is ActionKind.draft_office and not 0.0 <= action.probability <= 1.0:
         raise ConfigError(f"{where}.probability", f"{action.probability} is not in [0, 1]")
     if action.kind not in (ActionKind.restrict, ActionKind.exit_ban):

@@ -19,10 +19,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
-import itertools
 import math
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +53,32 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
+# No quantity of the model needs more: a larger value is a typing error, and products of a few
+# of them would overflow to infinity (then inf x 0 = NaN deep inside numpy).
+MAX_MAGNITUDE = 1e9
+# Utility coefficients enter exp(): |beta| x (a term up to ~11, ln of a capacity) must stay far
+# from exp's overflow at 709. A utility of 20 already multiplies the odds by 5e8.
+MAX_UTILITY = 20.0
+UTILITY_FIELDS = ("home_utility", "switch_cost")
+
+
 def check_finite(config: Any, prefix: str = "") -> None:
-    """Every float (and int) leaf of `config` is finite: NaN and infinity are never a value."""
+    """Every number of `config` is finite and of a magnitude the model's arithmetic can hold;
+    every utility coefficient (a `beta_*` field, wherever it is) can go through exp()."""
     for path, value in _walk(config, prefix):
-        if isinstance(value, float) and not math.isfinite(value):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        if not math.isfinite(value):
             raise ConfigError(path, f"{value} is not a finite number")
+        name = path.rsplit(".", 1)[-1].split("[")[0]
+        if name == "seed":
+            continue  # any integer seeds numpy's generator
+        if abs(value) > MAX_MAGNITUDE:
+            raise ConfigError(path, f"{value:g} is beyond any plausible value (|x| <= "
+                              f"{MAX_MAGNITUDE:g})")
+        if (name.startswith("beta_") or name in UTILITY_FIELDS) and abs(value) > MAX_UTILITY:
+            raise ConfigError(path, f"{value:g}: a utility coefficient must be within "
+                              f"+-{MAX_UTILITY:g} (it goes through exp())")
 
 
 def check_known_keys(node: Any, schema: type, prefix: str = "") -> None:
@@ -152,58 +172,17 @@ def describe_composition_error(err: BaseException) -> str:
         if isinstance(cause, OmegaConfBaseException) and cause is not err:
             key = getattr(cause, "full_key", "") or ""
             first = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
-            return f"config '{key}': {first}" if key else f"{err}: {first}"
-    lines = [line for line in str(err).splitlines() if line.strip()]
-    return lines[0] if lines else type(err).__name__
-
-
-def _override_values(overrides: Sequence[str]) -> list[list[str]]:
-    """The overrides as lists of alternatives: a sweep `seed=1,2` gives ['seed=1', 'seed=2']."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(list(overrides))
-    options = []
-    for override in parsed:
-        key = override.get_key_element()
-        if override.is_sweep_override():
-            options.append([f"{key}={v}" for v in override.sweep_string_iterator()])
-        else:
-            options.append([override.input_line])
-    return options
-
-
-def preflight(argv: Sequence[str]) -> None:
-    """Compose and validate the config of `python -m sim ARGS` before Hydra creates a folder.
-
-    In a sweep, each value of each swept key is composed once (with the first value of the
-    others): composition errors stop the sweep at once; a value error of one job is still that
-    job's failure (sim/__main__.py). Flags other than -m are Hydra's business: nothing checked.
-    """
-    import yaml
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from sim.config import CONF_DIR, to_sim_config
-
-    args = [a for a in argv if a not in ("-m", "--multirun")]
-    if any(a.startswith("-") for a in args):
-        return
-    ours = [a for a in args if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
-    try:
-        options = _override_values(ours)
-    except HydraException as err:
-        raise InputError(describe_composition_error(err)) from None
-    first = [alts[0] for alts in options]
-    trials = [first] + [[*first[:i], alt, *first[i + 1:]] for i, alts in enumerate(options)
-                        for alt in alts[1:]]
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        for trial in itertools.islice(trials, 500):
-            try:
-                cfg = compose(config_name="config", overrides=trial)
-            except (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError) as err:
-                raise InputError(describe_composition_error(err)) from None
-            to_sim_config(cfg)
+            head = str(err).split(":", 1)[0]  # Hydra names the file: "In 'policy/x'"
+            origin = f"{head}: " if head.startswith("In '") else ""
+            return f"{origin}config '{key}': {first}" if key else f"{err}: {first}"
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    # Hydra's own text: "In 'policy/x': ValidationError raised while composing config:",
+    # then the problem, then "full_key: ...": one line of the three
+    text = " ".join(lines[:2]) if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    key = next((line for line in lines if line.startswith("full_key:")), "")
+    return f"{text} ({key})" if key else text
 
 
 def remove_run_folder(folder: Path) -> None:
@@ -215,3 +194,24 @@ def remove_run_folder(folder: Path) -> None:
         log.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # not empty: it held something before this run
         folder.rmdir()
+
+
+def check_writable(folder: Path, need_bytes: int) -> None:
+    """Before the first run of a long command: its output folder can be created and written,
+    and its disk has room for what it will write, so that hours of runs are not lost to an
+    OSError at the end. Raises InputError naming the folder."""
+    import tempfile
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder) as probe:
+            probe.write(b"probe")
+    except OSError as err:
+        raise InputError(f"output folder {folder} cannot be written: "
+                         f"{err.strerror or err}") from None
+    free = shutil.disk_usage(folder).free
+    if free < need_bytes:
+        raise InputError(f"output folder {folder}: {free / 1e6:.0f} MB free, the results need "
+                         f"about {need_bytes / 1e6:.0f} MB")
+

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -19,6 +20,7 @@ from sim.config import CONF_DIR, ActionConfig, ActionKind, PolicyConfig, load_co
 from sim.datasets import FILES, default_data_dir, load_tables
 from sim.errors import ConfigError, DataError, InputError
 from sim.model import MobilisationModel
+from sim.validation import describe_composition_error
 
 from .conftest import small_config
 
@@ -55,6 +57,25 @@ def test_non_finite_policy_values_are_rejected(field, value):
                                        **{field: value})]
     with pytest.raises(ConfigError, match=rf"actions\[0\]\.{field}': .* not a finite"):
         to_sim_config(cfg)
+
+
+@pytest.mark.parametrize(("override", "expected"), [
+    ("behaviour.beta_air=800", "utility coefficient"),  # 1e300 found by tests/test_fuzz.py
+    ("behaviour.budget_rub=[5e-324,120000,500000]", "budget_rub[0]"),
+    ("network.normal_traffic_factor=1e12", "normal_traffic_factor"),
+    ("behaviour.peer_weight=1e300", "beyond any plausible value"),
+])
+def test_finite_values_the_arithmetic_cannot_hold_are_rejected(override, expected):
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config([override])
+
+
+def test_policy_factors_beyond_any_border_are_rejected():
+    cfg = small_config("policy=open")
+    cfg.policy.actions = [ActionConfig(kind=ActionKind.restrict, categories=["all"],
+                                       start="2022-09-14", normal_traffic_factor=1e300)]
+    with pytest.raises(ConfigError, match=r"normal_traffic_factor'"):
+        MobilisationModel(cfg)  # was: 'lam value too large' from numpy's Poisson mid-run
 
 
 # ---- inputs that would silently run another scenario ---------------------------------------------
@@ -121,14 +142,21 @@ def policy_file():
         path.unlink()
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("", "policy.name"),
-    ("name: t\nactions:\n  - kind: close\n    targets: [GE-01\n    start: 2022-09-20\n",
-     "line 5: YAML syntax error"),
-    ("name: t\nactions:\n  - kind: clsoe\n    start: '2022-09-20'\n", "clsoe"),
-])
-def test_bad_policy_files_exit_2_in_one_line_before_any_folder(tmp_path, policy_file, text,
-                                                                expected):
+def test_an_empty_policy_file_or_a_misspelt_kind_in_one_is_named(policy_file):
+    with pytest.raises(ConfigError, match=r"policy\.name'.*empty"):
+        load_config([f"policy={policy_file('zz_empty_policy', '')}"])
+    from hydra.errors import ConfigCompositionException
+
+    name = policy_file("zz_kind_policy", "name: t\nactions:\n  - kind: clsoe\n    start: x\n")
+    with pytest.raises(ConfigCompositionException) as err:  # the command line's pre-flight
+        load_config([f"policy={name}"])                      # turns this into one line, exit 2
+    line = describe_composition_error(err.value)
+    assert "zz_kind_policy" in line and "'clsoe'" in line and "\n" not in line
+
+
+def test_a_yaml_syntax_error_exits_2_in_one_line_before_any_folder(tmp_path, policy_file):
+    text = "name: t\nactions:\n  - kind: close\n    targets: [GE-01\n    start: 2022-09-20\n"
+    expected = "line 5: YAML syntax error"
     name = policy_file("zz_test_policy", text)
     run_dir = tmp_path / "run"
     proc = run_sim(f"policy={name}", f"hydra.run.dir={run_dir}", *TINY)
@@ -138,7 +166,7 @@ def test_bad_policy_files_exit_2_in_one_line_before_any_folder(tmp_path, policy_
     assert not run_dir.exists()
 
 
-@pytest.mark.parametrize("override", ["policy.actions.0.kind=clse", "+behaviour.foo=1"])
+@pytest.mark.parametrize("override", ["policy.actions.0.kind=clse"])
 def test_composition_errors_exit_2_without_folder(tmp_path, override):
     proc = run_sim(override, f"hydra.run.dir={tmp_path / 'run'}", *TINY)
     assert proc.returncode == 2, proc.stderr[-2000:]
