@@ -32,12 +32,14 @@ from app.scenario import (
     describe,
     policy_yaml,
     scenario_config,
+    warm_up,
 )
 from app.summary import headline, outcome_rows
 
 NEW_ACTION = {"kind": "close", "targets": "FI", "start": "2022-09-26", "end": "",
               "value": "", "categories": ""}
 VALUE_FIELD = {"capacity_factor": "factor", "draft_office": "probability"}
+warm_up()  # the server imports this module once: build the shared world meanwhile
 
 
 def _form_to_action(row: dict[str, str]) -> dict[str, Any]:
@@ -176,10 +178,7 @@ def Page() -> None:
                                      {**behaviour.value, k: v}))
         solara.Button("Run against 2022", color="primary", on_click=task,
                       disabled=task.pending, classes=["run-button"])
-        share, text = progress.value
-        if task.pending:
-            solara.ProgressLinear(value=share * 100 if share > 0 else True)
-        solara.Text(text, classes=["progress-text"])
+        Progress(progress, task.pending)
         if message.value:
             solara.Error(message.value, classes=["input-error"])
 
@@ -189,7 +188,7 @@ def Page() -> None:
             resolution = 1.0 / max(float(comp.model.scale if comp.model else scale.value), 1e-9)
             solara.Div(children=[solara.Text(headline(comp, resolution))],
                        classes=["headline"], style={"font-size": "1.1em", "font-weight": "bold"})
-        with solara.lab.Tabs():
+        with solara.lab.Tabs(lazy=True):  # draw only the tab in view
             with solara.lab.Tab("Map"):
                 MapPanel(world, comp, day, extent, shown)
             with solara.lab.Tab("Against 2022"):
@@ -199,6 +198,15 @@ def Page() -> None:
                     ComparisonPanel(comp, country, post, world)
             with solara.lab.Tab("Take it away"):
                 Downloads(comp, built_policy.value)
+
+
+@solara.component
+def Progress(progress, pending: bool) -> None:
+    """Its own component: a progress update redraws the bar, not the page."""
+    share, text = progress.value
+    if pending:
+        solara.ProgressLinear(value=share * 100 if share > 0 else True)
+    solara.Text(text, classes=["progress-text"])
 
 
 @solara.component

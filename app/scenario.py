@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import datetime as dt
 import re
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -51,11 +52,26 @@ def base_config() -> SimConfig:
     return load_config(["progress=false"])
 
 
-@lru_cache(maxsize=1)
+_WORLD_LOCK = threading.Lock()
+
+
 def data_world() -> World:
     """The world with every capacity factor at 1, shared read-only by every session; each run
-    applies its own factors with `scaled_world` (cheap) instead of rebuilding it."""
+    applies its own factors with `scaled_world` (cheap) instead of rebuilding it. Built once,
+    by whichever session (or the warm-up, `warm_up`) asks first."""
+    with _WORLD_LOCK:
+        return _data_world()
+
+
+@lru_cache(maxsize=1)
+def _data_world() -> World:
     return build_world(unscaled(base_config().network))
+
+
+def warm_up() -> None:
+    """Compose the config and build the world in the background when the server starts, so
+    that the first visitor does not wait for them."""
+    threading.Thread(target=data_world, name="warm-up", daemon=True).start()
 
 
 def world_for(config: SimConfig) -> World:
