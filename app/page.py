@@ -7,6 +7,7 @@ nothing writes. Served by `make app` (`solara run app.page`).
 
 from __future__ import annotations
 
+import threading
 import traceback
 from typing import Any
 
@@ -16,7 +17,14 @@ import solara.lab
 
 from app.charts import departures_figure, entries_figure, queue_figure
 from app.mapview import EXTENTS, draw_map
-from app.runs import MAX_RUNS, SCALES, Comparison, daily_csv_of, run_comparison
+from app.runs import (
+    MAX_RUNS,
+    SCALES,
+    Comparison,
+    daily_csv_of,
+    run_comparison,
+    warm_workers,
+)
 from app.scenario import (
     ACTION_KINDS,
     BASELINE,
@@ -39,7 +47,8 @@ from app.summary import headline, outcome_rows
 NEW_ACTION = {"kind": "close", "targets": "FI", "start": "2022-09-26", "end": "",
               "value": "", "categories": ""}
 VALUE_FIELD = {"capacity_factor": "factor", "draft_office": "probability"}
-warm_up()  # the server imports this module once: build the shared world meanwhile
+warm_up()  # the server imports this module once: build the shared world meanwhile,
+threading.Thread(target=warm_workers, name="warm-workers", daemon=True).start()  # and the runs'
 
 
 def _form_to_action(row: dict[str, str]) -> dict[str, Any]:
@@ -185,7 +194,7 @@ def Page() -> None:
     solara.Title("The exodus after the 2022 mobilisation")
     with solara.Column():
         if comp is not None:
-            resolution = 1.0 / max(float(comp.model.scale if comp.model else scale.value), 1e-9)
+            resolution = 1.0 / comp.scale
             solara.Div(children=[solara.Text(headline(comp, resolution))],
                        classes=["headline"], style={"font-size": "1.1em", "font-weight": "bold"})
         with solara.lab.Tabs(lazy=True):  # draw only the tab in view
@@ -232,7 +241,7 @@ def MapPanel(world, comp: Comparison | None, day, extent, shown) -> None:
 
 @solara.component
 def ComparisonPanel(comp: Comparison, country, post, world) -> None:
-    resolution = 1.0 / (comp.model.scale if comp.model is not None else 0.01)
+    resolution = 1.0 / comp.scale
     rows = outcome_rows(comp, resolution)
     solara.Markdown("#### Outcomes: median (90 % interval) over "
                     + ("posterior particles and seeds" if comp.over_posterior else "seeds")
@@ -268,8 +277,8 @@ def Downloads(comp: Comparison | None, policy) -> None:
         "The scenario's first run (seed 1) as `python -m sim` writes it, and the policy the "
         f"page built. Save the YAML as `conf/policy/{policy.name}.yaml` and run "
         f"`python -m sim policy={policy.name} population.scale=0.01`.")
-    model = comp.model
-    solara.FileDownload(lambda: daily_csv_of(model), filename="daily.csv",
+    first = comp.first_config
+    solara.FileDownload(lambda: daily_csv_of(first), filename="daily.csv",
                         label="Download daily.csv")
     text = policy_yaml(policy)
     solara.FileDownload(text, filename=f"{policy.name}.yaml",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import threading
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from omegaconf import OmegaConf
 
 from app.scenario import BASELINE, BASELINE_LABEL, catalogue_policy, scenario_config, world_for
@@ -159,9 +160,10 @@ class Comparison:
 
     scenario: str
     dates: list[dt.date]
+    scale: float
     runs: list[RunResult] = field(default_factory=list)
-    frames: dict[str, MapFrames] = field(default_factory=dict)  # first run of each
-    model: MobilisationModel | None = None  # the scenario's first run, for its daily.csv
+    frames: dict[str, MapFrames] = field(default_factory=dict)  # the first run of each
+    first_config: SimConfig | None = None  # the scenario's first run, for its daily.csv
     seconds: float = 0.0
     over_posterior: bool = False
 
@@ -173,10 +175,13 @@ class Comparison:
         return [(r, base[r.seed]) for r in self.of(self.scenario) if r.seed in base]
 
 
-def daily_csv_of(model: MobilisationModel) -> str:
-    """The run's daily.csv as `python -m sim` writes it (made when downloaded: ~1 s)."""
+def daily_csv_of(config: SimConfig) -> str:
+    """A run's daily.csv as `python -m sim` writes it, made when it is downloaded: the run is
+    repeated (0.5 s at scale 0.01), which gives identical numbers, as the seed is the same."""
     from sim.outputs import daily_table
 
+    model = MobilisationModel(config, world=world_for(config))
+    model.run()
     return daily_table(model).to_csv(index=False, float_format="%.6g")
 
 
@@ -214,32 +219,63 @@ def prepare(config: SimConfig, n_runs: object, over_posterior: bool,
     return jobs
 
 
+def run_one(label: str, config: SimConfig, with_frames: bool
+            ) -> tuple[RunResult, MapFrames | None, list[dt.date]]:
+    """One run, in a worker process: what the page needs of it (the model stays there)."""
+    model = MobilisationModel(config, world=world_for(config))
+    model.run()
+    return (result_of(model, label), frames_of(model) if with_frames else None,
+            list(model.record.dates))
+
+
+def workers() -> int:
+    """Processes for the runs: both cores of the machine the issue targets (APP_WORKERS=1 runs
+    them in the server's own process)."""
+    return max(1, int(os.environ.get("APP_WORKERS", min(2, os.cpu_count() or 1))))
+
+
+def _warm() -> int:
+    world_for(catalogue_policy_config())
+    return os.getpid()
+
+
+def catalogue_policy_config() -> SimConfig:
+    return scenario_config(catalogue_policy(BASELINE), 0.01)
+
+
+def warm_workers() -> None:
+    """Start the worker processes and build the world in each (the server calls this once, in
+    the background, so that the first comparison does not wait ~5 s for them)."""
+    if workers() > 1:
+        Parallel(n_jobs=workers())(delayed(_warm)() for _ in range(2 * workers()))
+
+
 def run_comparison(config: SimConfig, n_runs: object, over_posterior: bool = True,
                    fixed: set[str] | None = None,
-                   progress: Callable[[float, str], None] | None = None,
-                   cancel: threading.Event | None = None) -> Comparison:
-    """Run 2022 and the scenario `n_runs` times each, paired; `progress(share, text)` after each
-    run. Nothing runs if any configuration is invalid (ConfigError)."""
+                   progress: Callable[[float, str], None] | None = None) -> Comparison:
+    """Run 2022 and the scenario `n_runs` times each, paired, on `workers()` processes;
+    `progress(share, text)` after each run. Nothing runs if any configuration is invalid
+    (ConfigError)."""
     jobs = prepare(config, n_runs, over_posterior, fixed or set())
     started = time.perf_counter()
     name = config.policy.name
-    comparison = Comparison(scenario=name, dates=[], over_posterior=over_posterior)
-    total = 2 * len(jobs)
-    done = 0
-    for seed, base_cfg, own_cfg in jobs:
-        for label, cfg in ((BASELINE_LABEL, base_cfg), (name, own_cfg)):
-            if cancel is not None and cancel.is_set():
-                return comparison
-            model = MobilisationModel(cfg, rng=seed, world=world_for(cfg))
-            model.run()
-            comparison.dates = list(model.record.dates)
-            comparison.runs.append(result_of(model, label))
-            if label not in comparison.frames:
-                comparison.frames[label] = frames_of(model)
-                if label == name:
-                    comparison.model = model
-            done += 1
-            if progress is not None:
-                progress(done / total, f"{label} run {seed} of {len(jobs)}")
+    comparison = Comparison(scenario=name, dates=[], scale=config.population.scale,
+                            over_posterior=over_posterior, first_config=jobs[0][2])
+    tasks = [(label, cfg, seed == jobs[0][0]) for seed, base_cfg, own_cfg in jobs
+             for label, cfg in ((BASELINE_LABEL, base_cfg), (name, own_cfg))]
+    n_jobs = workers()
+    if n_jobs > 1:
+        # loky keeps its workers between calls: each builds the world once (app.scenario)
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(run_one)(*task) for task in tasks)
+    else:
+        results = (run_one(*task) for task in tasks)
+    for done, (result, frames, dates) in enumerate(results, start=1):
+        comparison.dates = dates
+        comparison.runs.append(result)
+        if frames is not None:
+            comparison.frames[result.scenario] = frames
+        if progress is not None:
+            progress(done / len(tasks), f"{result.scenario} run {result.seed} of {len(jobs)}")
     comparison.seconds = time.perf_counter() - started
     return comparison

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
 from app.charts import reported_daily_entries
 from app.mapview import GEOJSON, _segments, draw_map, places
-from app.runs import draw_particles, posterior_columns, run_comparison, set_path
+from app.runs import daily_csv_of, draw_particles, posterior_columns, run_comparison, set_path
 from app.scenario import (
     BASELINE_LABEL,
     catalogue,
@@ -23,6 +25,15 @@ from app.scenario import (
 from app.summary import fmt, outcome_rows, step_for
 from sim.config import PolicyConfig, to_sim_config
 from sim.errors import ConfigError
+
+@pytest.fixture(scope="module", autouse=True)
+def runs_in_this_process():
+    """One process: worker start-up would cost more than these tiny runs (the browser tests
+    run the page's default, two worker processes)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("APP_WORKERS", "1")
+        yield
+
 
 CLOSE_KZ = {"kind": "close", "targets": "KZ", "start": "2022-09-26", "end": ""}
 
@@ -129,6 +140,16 @@ def test_closing_kazakhstan_stops_entries_there(closing_kazakhstan):
     gates_kz = data_world().gate_country == kz
     assert not frames.gate_open[after][:, gates_kz].any()
     assert comp.frames[BASELINE_LABEL].gate_open[after][:, gates_kz].any()
+
+
+def test_the_daily_csv_offered_is_the_scenarios_first_run(closing_kazakhstan):
+    comp = closing_kazakhstan
+    daily = pd.read_csv(io.StringIO(daily_csv_of(comp.first_config)))
+    assert {"node", "name", "node_type", "metric", "value"} <= set(daily.columns)
+    entered = daily.query("metric == 'entered_fleeing' and node_type == 'country'")
+    per_day = entered.groupby("date")["value"].sum().to_numpy()
+    first = next(r for r in comp.of("kazakhstan_closes") if r.seed == 1)
+    np.testing.assert_allclose(per_day, first.departures, rtol=1e-5)
 
 
 def test_the_map_draws_every_layer_with_and_without_a_run(closing_kazakhstan):
