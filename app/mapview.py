@@ -5,6 +5,7 @@ matplotlib (no tile server, no CDN: the page works offline)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -203,3 +204,25 @@ def draw_map(world: World, day: int, frames: MapFrames | None, dates: list[dt.da
     ]
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9, ncols=2)
     return fig
+
+
+def png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+@lru_cache(maxsize=len(EXTENTS))
+def world_png(extent: str) -> bytes:
+    """The map before any run, drawn once per extent and shared by every session (read-only):
+    a new visitor sees it without waiting for matplotlib."""
+    from app.scenario import data_world
+
+    return png(draw_map(data_world(), 0, None, [], extent))
+
+
+def map_png(world: World, day: int, frames: MapFrames | None, dates: list[dt.date],
+            extent: str, title: str = "") -> bytes:
+    if frames is None:
+        return world_png(extent)
+    return png(draw_map(world, day, frames, dates, extent, title))

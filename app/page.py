@@ -16,7 +16,7 @@ import solara
 import solara.lab
 
 from app.charts import departures_figure, entries_figure, queue_figure
-from app.mapview import EXTENTS, draw_map
+from app.mapview import EXTENTS, map_png
 from app.runs import (
     MAX_RUNS,
     SCALES,
@@ -224,7 +224,9 @@ def MapPanel(world, comp: Comparison | None, day, extent, shown) -> None:
     with solara.Row(style={"align-items": "center"}):
         ipywidgets.Play.element(value=day.value, min=0, max=n_days - 1, step=1, interval=900,
                                 on_value=day.set)
-        solara.SliderInt("day", value=day, min=0, max=n_days - 1)
+        with solara.Div(style={"flex-grow": "1"}):
+            solara.SliderInt("day", value=day, min=0, max=n_days - 1)
+    with solara.Row():
         solara.Select("extent", values=list(EXTENTS), value=extent, dense=True)
         if comp is not None:
             solara.Select("map of", values=["scenario", "2022"], value=shown, dense=True)
@@ -233,10 +235,10 @@ def MapPanel(world, comp: Comparison | None, day, extent, shown) -> None:
         label = comp.scenario if shown.value == "scenario" else "2022"
         frames = comp.frames.get(label)
         title, dates = f"{label} (run 1)", comp.dates
-    figure = solara.use_memo(
-        lambda: draw_map(world, day.value, frames, dates, extent.value, title),
+    image = solara.use_memo(
+        lambda: map_png(world, day.value, frames, dates, extent.value, title),
         dependencies=[id(comp), day.value, extent.value, shown.value])
-    solara.Div(children=[solara.FigureMatplotlib(figure, format="png")], classes=["map"])
+    solara.Div(children=[solara.Image(image)], classes=["map"])
 
 
 @solara.component

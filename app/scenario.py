@@ -71,7 +71,13 @@ def _data_world() -> World:
 def warm_up() -> None:
     """Compose the config and build the world in the background when the server starts, so
     that the first visitor does not wait for them."""
-    threading.Thread(target=data_world, name="warm-up", daemon=True).start()
+    def build() -> None:
+        from app.mapview import EXTENTS, world_png
+
+        data_world()
+        world_png(next(iter(EXTENTS)))
+
+    threading.Thread(target=build, name="warm-up", daemon=True).start()
 
 
 def world_for(config: SimConfig) -> World:

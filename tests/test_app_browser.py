@@ -59,6 +59,12 @@ def test_run_changes_the_map_and_the_numbers_and_tabs_stay_apart(browser, url):
                            " return i && i.src !== old; }", arg=before, timeout=30_000)
     assert map_image(page) != before
     page.screenshot(path=str(SCREENSHOTS / "map_after_run.png"))
+    # the play button steps through the days: the map changes by itself
+    shown = map_image(page)
+    page.locator(".widget-play button").first.click()
+    page.wait_for_function("(old) => document.querySelector('.map img').src !== old",
+                           arg=shown, timeout=30_000)
+    page.locator(".widget-play button").nth(1).click()  # pause
     page.get_by_role("tab", name="Against 2022").click()
     page.wait_for_selector("text=Left Russia by 30 Nov", timeout=30_000)
     sentences = page.locator(".outcome-sentences").first.inner_text()
