@@ -5,6 +5,7 @@ Playwright drives it and never downloads a browser of its own."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -40,7 +41,8 @@ def serve(port: int | None = None, timeout: float = 90.0) -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "solara", "run", "app.page", "--host", "127.0.0.1", "--port",
          str(port), "--production", "--no-open", "--no-check-version"],
-        cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)  # its own process group: the run workers stop with it
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout
@@ -58,11 +60,13 @@ def serve(port: int | None = None, timeout: float = 90.0) -> Iterator[str]:
             time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)  # the server and its worker processes
+                proc.wait(timeout=10)
+                break
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                continue
         log.close()
 
 
