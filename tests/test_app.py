@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ from app.scenario import (
 from app.summary import fmt, outcome_rows, step_for
 from sim.config import PolicyConfig, to_sim_config
 from sim.errors import ConfigError
+
 
 @pytest.fixture(scope="module", autouse=True)
 def runs_in_this_process():
@@ -195,3 +198,23 @@ def test_reported_entries_and_shipped_outlines_cover_the_destinations():
     names = {f["properties"]["name"] for f in
              json.loads(GEOJSON.read_text(encoding="utf-8"))["features"]}
     assert {"Russia", "Kazakhstan", "Georgia", "Finland", "Mongolia", "Turkey"} <= names
+
+
+def test_python_m_sim_runs_the_downloaded_policy_unchanged(tmp_path):
+    """The YAML of 'Take it away', saved as policy/NAME.yaml in a config folder, selected with
+    policy=NAME (here through Hydra's search path, so that conf/policy stays as it is)."""
+    policy = custom_policy("historical", [CLOSE_KZ], name="page_built")
+    (tmp_path / "conf" / "policy").mkdir(parents=True)
+    (tmp_path / "conf" / "policy" / "page_built.yaml").write_text(policy_yaml(policy))
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "policy=page_built", "population.scale=0.002",
+         "progress=false", f"hydra.run.dir={out}",
+         f"hydra.searchpath=[file://{tmp_path / 'conf'}]"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["policy"] == "page_built"
+    assert "KZ" not in summary["entered_by_destination"] or (
+        summary["entered_by_destination"]["KZ"]
+        < 0.5 * max(summary["entered_by_destination"].values()))
