@@ -69,7 +69,11 @@ def test_run_changes_the_map_and_the_numbers_and_tabs_stay_apart(browser, url):
     page.wait_for_selector("text=Left Russia by 30 Nov", timeout=30_000)
     sentences = page.locator(".outcome-sentences").first.inner_text()
     assert "Left Russia by 4 Oct" in sentences
-    page.screenshot(path=str(SCREENSHOTS / "against_2022.png"), full_page=True)
+    page.set_viewport_size({"width": 1500, "height": 2500})  # the charts below the table
+    page.wait_for_function("document.querySelectorAll('.v-window-item--active img').length >= 3",
+                           timeout=60_000)
+    page.wait_for_timeout(1000)  # the tab's slide-in
+    page.screenshot(path=str(SCREENSHOTS / "against_2022.png"))
     # the other tab ran nothing and still shows the world before any run
     assert other.locator(".headline").count() == 0
     assert map_image(other) == other_before
