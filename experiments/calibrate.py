@@ -50,6 +50,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 from threadpoolctl import threadpool_limits
 
+from experiments.forecast import Discrepancy, with_discrepancy
 from experiments.observe import (
     Geography,
     MappedObservations,
@@ -1131,6 +1132,15 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
     error_sd = model_error_sd(cfg.predict.model_error, posterior, problem, ens["targets"])
     table = target_table(problem, ens["targets"], error_sd=error_sd)
     point_table = target_table(problem, point["targets"], error_sd=error_sd)
+    train_end = max(t.obs.date for t in problem.fit_targets)
+    discrepancy = None
+    if cfg.predict.get("discrepancy"):  # the rolling origins' structural error replaces it
+        discrepancy = Discrepancy.from_json(project_path(cfg.predict.discrepancy))
+        dates = [t.obs.date for t in problem.targets]
+        table = with_discrepancy(target_table(problem, ens["targets"]), ens["targets"], dates,
+                                 discrepancy, train_end)
+        point_table = with_discrepancy(target_table(problem, point["targets"]),
+                                       point["targets"], dates, discrepancy, train_end)
     summary = {
         "fit": fit_summary(table),
         "fit_point_estimate": fit_summary(point_table),
@@ -1143,6 +1153,8 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
                     "scale": float(cfg.predict.scale)},
         "abc_generations": int(posterior["generation"].max()),
         "model_error_sd": error_sd,
+        "train_end": train_end.isoformat(),
+        "discrepancy": dataclasses.asdict(discrepancy) if discrepancy else None,
         "timings_seconds": timings,
     }
     # 4. configuration and report

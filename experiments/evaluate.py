@@ -11,11 +11,13 @@ with the reason. Writes evaluation.csv and unmapped.csv into Hydra's run folder.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
@@ -34,6 +36,7 @@ from experiments.calibrate import (
     target_table,
     unmapped_table,
 )
+from experiments.forecast import FORECAST_COLUMNS, Discrepancy, summarise, with_discrepancy
 from sim.errors import InputError
 
 log = logging.getLogger("evaluate")
@@ -80,6 +83,31 @@ def error_sd_setting(cfg: DictConfig) -> float:
     return float(cfg.model_error or 0.0)
 
 
+def discrepancy_setting(cfg: DictConfig) -> tuple[Discrepancy, dt.date] | None:
+    """The structural discrepancy and the last training date its horizons count from: the
+    calibration's (its summary.json records both), or None for the scalar error above."""
+    if cfg.model_error != "calibration":
+        return None
+    path = project_path(cfg.calibration_summary)
+    if not path.exists():
+        return None
+    summary = json.loads(path.read_text())
+    if not summary.get("discrepancy") or not summary.get("train_end"):
+        return None
+    return (Discrepancy(**summary["discrepancy"]),
+            dt.date.fromisoformat(summary["train_end"]))
+
+
+def scored_table(problem, sims, interval: float, error_sd: float,
+                 discrepancy: tuple[Discrepancy, dt.date] | None) -> pd.DataFrame:
+    """Per target: the evaluation columns; with a discrepancy, its intervals (growing with the
+    horizon after the last training date) and the forecast hubs' scores."""
+    if discrepancy is None:
+        return target_table(problem, sims, interval, error_sd)
+    return with_discrepancy(target_table(problem, sims, interval, 0.0), sims,
+                            [t.obs.date for t in problem.targets], *discrepancy)
+
+
 def run_evaluation_ensemble(cfg: DictConfig, folder: Path):
     """Map the file's fit rows and run the ensemble on them. Returns (problem, runs
     [particles x seeds, targets] or None when no row could be mapped, number of particles,
@@ -117,13 +145,21 @@ def evaluate(cfg: DictConfig, folder: Path) -> dict:
 
 
 def score(cfg: DictConfig, folder: Path, problem, sims, n_particles: int,
-          seeds: list[int]) -> dict:
+          seeds: list[int], discrepancy: tuple[Discrepancy, dt.date] | None = None) -> dict:
     """Compare the ensemble's runs with the fit rows: evaluation.csv and a printed summary."""
     unmapped = unmapped_table(problem.mapping)
     error_sd = error_sd_setting(cfg)
-    table = target_table(problem, sims, float(cfg.interval), error_sd)
-    table[COLUMNS].to_csv(folder / "evaluation.csv", index=False, float_format="%.6g")
+    if discrepancy is None:
+        discrepancy = discrepancy_setting(cfg)
+    table = scored_table(problem, sims, float(cfg.interval), error_sd, discrepancy)
+    columns = COLUMNS + (FORECAST_COLUMNS if discrepancy is not None else [])
+    table[columns].to_csv(folder / "evaluation.csv", index=False, float_format="%.6g")
     summary = fit_summary(table)
+    if discrepancy is not None:
+        overall = summarise(table[table["use"] == "fit"]).iloc[0]
+        summary |= {k: float(overall[k]) for k in ("coverage_50", "width_90_log", "wis_log",
+                                                     "crps_log")}
+        error_sd = float(np.median(table["error_sd"]))
     print(f"\nScored {summary['rows']} fit rows ({summary['groups']:.0f} targets after "
           f"weighting conflicting duplicates as one) of {cfg.observations}")
     print(f"  ensemble: {n_particles} posterior particles x {len(seeds)} seeds, scale "
@@ -131,8 +167,11 @@ def score(cfg: DictConfig, folder: Path, problem, sims, n_particles: int,
     print(f"  median |log ratio|       {summary['median_abs_log_ratio']:.3f}")
     print(f"  inside the {100 * float(cfg.interval):.0f}% interval  "
           f"{100 * summary['share_inside']:.0f}%  (model x reporting error of log-sd "
-          f"{error_sd:.2f}; the model's spread alone: "
-          f"{100 * summary['share_inside_model_only']:.0f}%)")
+          f"{error_sd:.2f}{' (median over rows)' if discrepancy else ''}; the model's spread "
+          f"alone: {100 * summary['share_inside_model_only']:.0f}%)")
+    if discrepancy is not None:
+        print(f"  inside the 50% interval  {100 * summary['coverage_50']:.0f}%")
+        print(f"  WIS, CRPS (log scale)    {summary['wis_log']:.3f}, {summary['crps_log']:.3f}")
     print(f"  ARD (mean |sim-obs|/obs) {summary['ard']:.3f}")
     print(f"  RMS log ratio            {summary['rms_log_ratio']:.3f}")
     _print_unmapped(unmapped)

@@ -1,15 +1,22 @@
-"""`python -m experiments.holdout [split_date=YYYY-MM-DD]`: the model's forecast skill on figures
-it was not fitted to.
+"""`python -m experiments.holdout [split_date=YYYY-MM-DD] [out_dir=DIR] [work_dir=DIR]`: the
+model's forecast skill on figures it was not fitted to, from rolling origins.
 
-The `fit` rows of an observations file dated after `split_date` are held out; the calibration
-(experiments/calibrate.py, same settings) is fitted to the rest, and its posterior ensemble is
-scored on the held-out rows by experiments/evaluate.py. The calibrated model of conf/ is not
-touched (`conf_dir=null`) and the evaluation uses the calibration's own base model, so nothing
-fitted to the held-out rows leaks in. The held-out days include the fall after Finland's entry
-ban of 30 September, which a model fitted to 21-26 September has to forecast.
+For each origin (`origins`, and `split_date` itself), the `fit` rows of the observations file
+dated after it are held out, the calibration (experiments/calibrate.py, same settings) is
+fitted to the rest, and its posterior ensemble forecasts every held-out row. The calibrated
+model of conf/ is never touched (`conf_dir=null`) and the forecasts use each calibration's own
+base model, so nothing fitted to the held-out rows leaks in.
 
-Writes, under `out_dir`: train.csv, test.csv, calibration/ (the usual report), evaluation/
-(evaluation.csv, unmapped.csv) and holdout.md with training and test scores side by side.
+The intervals carry the model's structural error (experiments/forecast.py): a discrepancy
+whose variance grows with the horizon, fitted to what was known at the forecast's origin, i.e.
+to the earlier origins' forecasts of rows dated up to this origin. The first origin has no
+earlier one: its intervals take the training residuals' error. The discrepancy fitted to every
+origin's forecasts of every later row is written as `discrepancy.json`, for the calibration on
+all rows (`predict.discrepancy`).
+
+Writes, under `out_dir`: origin_<date>/ (train.csv, test.csv, calibration/, evaluation/
+evaluation.csv per origin), holdout.md (the split's scores per country and horizon, the
+rolling-origin table), summary.json and discrepancy.json.
 """
 
 from __future__ import annotations
@@ -20,11 +27,21 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from experiments.calibrate import CONF_DIR, calibrate, coverage_error_sd, project_path
+from experiments.calibrate import CONF_DIR, calibrate, project_path
 from experiments.evaluate import run_evaluation_ensemble, score
+from experiments.forecast import (
+    Discrepancy,
+    horizon_bin,
+    horizon_days,
+    log1p_signed,
+    markdown_table,
+    model_log_sd,
+    summarise,
+)
 from experiments.observe import read_observations
 
 log = logging.getLogger("holdout")
@@ -51,69 +68,162 @@ def split_observations(path: Path, split_date: dt.date, out_dir: Path) -> tuple[
     return files[0], files[1]
 
 
-def run_holdout(cfg: DictConfig) -> dict:
-    from hydra import compose
+class OriginForecast:
+    """One origin: the calibration on the rows up to it and its ensemble's forecast of every
+    later fit row (model units, [runs, targets])."""
 
+    def __init__(self, origin: dt.date, cfg: DictConfig) -> None:
+        from hydra import compose
+
+        self.origin = origin
+        self.folder = project_path(cfg.out_dir) / f"origin_{origin.isoformat()}"
+        work = project_path(cfg.work_dir) / f"origin_{origin.isoformat()}"
+        train, test = split_observations(project_path(cfg.observations), origin, self.folder)
+        calibration_dir = self.folder / "calibration"
+        self.cal_cfg = compose("calibrate", overrides=[
+            "predict.model_error=residuals", "predict.discrepancy=null",
+            *cfg.calibrate_overrides, f"observations={train}", f"out_dir={calibration_dir}",
+            f"work_dir={work}", "conf_dir=null"])
+        self.trained = calibrate(self.cal_cfg)
+        model_overrides = "[" + ",".join(f"'{o}'" for o in self.cal_cfg.model_overrides) + "]"
+        self.eval_cfg = compose("evaluate", overrides=[
+            *cfg.evaluate_overrides, f"observations={test}",
+            f"posterior={calibration_dir / 'posterior.csv'}",
+            f"calibration_summary={calibration_dir / 'summary.json'}",
+            f"model_overrides={model_overrides}"])
+        self.eval_cfg.parameters = self.cal_cfg.parameters  # a variant's parameters too
+        self.eval_folder = self.folder / "evaluation"
+        problem, sims, self.n_particles, self.seeds = run_evaluation_ensemble(
+            self.eval_cfg, self.eval_folder)
+        if sims is None:
+            raise ValueError(f"no held-out fit row after {origin} could be mapped (see "
+                             f"{self.eval_folder / 'unmapped.csv'})")
+        self.problem, self.sims = problem, sims
+        self.dates = [t.obs.date for t in problem.targets]
+        self.weights = np.array([t.weight for t in problem.targets])
+        observed = np.array([t.obs.value for t in problem.targets], dtype=float)
+        self.residuals = np.log1p(observed) - log1p_signed(np.median(sims, axis=0))
+        self.model_sd = model_log_sd(sims)
+        self.horizons = horizon_days(self.dates, origin)
+
+    def rows_up_to(self, last: dt.date | None) -> np.ndarray:
+        return np.array([last is None or (d is not None and d <= last) for d in self.dates])
+
+
+def fit_discrepancy(earlier: list[OriginForecast], known_by: dt.date | None) -> Discrepancy:
+    """The discrepancy from the earlier origins' forecasts of rows dated up to `known_by`
+    (None: every row)."""
+    parts = [(f.residuals[m], f.model_sd[m], f.horizons[m], f.weights[m])
+             for f in earlier for m in [f.rows_up_to(known_by)] if m.any()]
+    if not parts:
+        return Discrepancy()
+    r, sd, h, w = (np.concatenate(x) for x in zip(*parts, strict=True))
+    label = (f"origins {', '.join(f.origin.isoformat() for f in earlier)}; "
+             f"{len(r)} forecasts of rows dated up to {known_by or 'the last row'}")
+    return Discrepancy.fit(r, sd, h, w, fitted_on=label)
+
+
+def run_holdout(cfg: DictConfig) -> dict:
+    split = dt.date.fromisoformat(str(cfg.split_date))
+    origins = sorted({*(dt.date.fromisoformat(str(o)) for o in cfg.origins
+                        if dt.date.fromisoformat(str(o)) < split), split})
     out_dir = project_path(cfg.out_dir)
-    split_date = dt.date.fromisoformat(str(cfg.split_date))
-    train, test = split_observations(project_path(cfg.observations), split_date, out_dir)
-    calibration_dir = out_dir / "calibration"
-    # the interval's extra error from the training residuals: the main calibration's value
-    # comes from this test, and must not feed back into it
-    cal_cfg = compose("calibrate", overrides=[
-        "predict.model_error=residuals", *cfg.calibrate_overrides, f"observations={train}",
-        f"out_dir={calibration_dir}", f"work_dir={project_path(cfg.work_dir)}",
-        "conf_dir=null"])
-    trained = calibrate(cal_cfg)
-    model_overrides = "[" + ",".join(f"'{o}'" for o in cal_cfg.model_overrides) + "]"
-    eval_cfg = compose("evaluate", overrides=[
-        *cfg.evaluate_overrides, f"observations={test}",
-        f"posterior={calibration_dir / 'posterior.csv'}",
-        f"calibration_summary={calibration_dir / 'summary.json'}",
-        f"model_overrides={model_overrides}"])
-    eval_cfg.parameters = cal_cfg.parameters  # a variant's parameters too
-    folder = out_dir / "evaluation"
-    problem, sims, n_particles, seeds = run_evaluation_ensemble(eval_cfg, folder)
-    if sims is None:
-        raise ValueError(f"no held-out fit row of {test} could be mapped (see "
-                         f"{folder / 'unmapped.csv'})")
-    tested = score(eval_cfg, folder, problem, sims, n_particles, seeds)
-    summary = {"split_date": split_date.isoformat(), "train": trained["fit"], "test": tested,
-               "calibrate_overrides": list(cfg.calibrate_overrides),
-               "error_sd_used": trained["model_error_sd"],
-               "error_sd_for_90_on_held_out": coverage_error_sd(problem, sims)}
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
-    _write_report(out_dir, summary)
+    forecasts = [OriginForecast(o, cfg) for o in origins]
+    rolling, tables = [], {}
+    for i, f in enumerate(forecasts):
+        earlier = forecasts[:i]
+        if earlier:
+            disc = fit_discrepancy(earlier, f.origin)
+        else:  # no forecast to learn from yet: the training residuals' error, not growing
+            disc = Discrepancy(base_sd=float(f.trained["model_error_sd"]),
+                               fitted_on="training residuals (first origin)")
+        tested = score(f.eval_cfg, f.eval_folder, f.problem, f.sims, f.n_particles, f.seeds,
+                       discrepancy=(disc, f.origin))
+        table = pd.read_csv(f.eval_folder / "evaluation.csv", dtype={"post_ids": str})
+        table["use"] = "fit"
+        table["horizon"] = table["horizon_days"].map(horizon_bin)
+        tables[f.origin] = table
+        row = summarise(table).iloc[0].to_dict()
+        rolling.append({"origin": f.origin.isoformat(),
+                        "training_rows": f.trained["fit"]["rows"], **row,
+                        "discrepancy_base_sd": disc.base_sd,
+                        "discrepancy_growth_per_day": disc.growth_per_day,
+                        "test_summary": tested})
+    final = fit_discrepancy(forecasts, None)
+    final.to_json(out_dir / "discrepancy.json")
+    split_table = tables[split]
+    summary = {
+        "split_date": split.isoformat(),
+        "origins": [o.isoformat() for o in origins],
+        "train": forecasts[-1].trained["fit"],
+        "test": rolling[-1]["test_summary"],
+        "rolling_origins": [{k: v for k, v in r.items() if k != "test_summary"}
+                            for r in rolling],
+        "by_country": summarise(split_table, "destination").to_dict(orient="records"),
+        "by_horizon": summarise(split_table, "horizon").to_dict(orient="records"),
+        "discrepancy_all_origins": final.__dict__,
+        "calibrate_overrides": list(cfg.calibrate_overrides),
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    _write_report(out_dir, summary, split_table)
     return summary
 
 
-def _write_report(out_dir: Path, summary: dict) -> None:
-    rows = []
-    for label, s in (("training rows (fitted)", summary["train"]),
-                     ("held-out rows (not fitted)", summary["test"])):
-        rows.append(f"| {label} | {s['rows']} | {s['groups']:.0f} | "
-                    f"{s['median_abs_log_ratio']:.3f} | {100 * s['share_inside']:.0f}% | "
-                    f"{100 * s['share_inside_model_only']:.0f}% | {s['ard']:.3f} |")
+def _write_report(out_dir: Path, summary: dict, split_table: pd.DataFrame) -> None:
+    split = summary["split_date"]
+    test = summary["test"]
+    rolling = pd.DataFrame(summary["rolling_origins"])[
+        ["origin", "training_rows", "rows", "median_abs_log_ratio", "coverage_50",
+         "coverage_90", "width_90_log", "wis_log", "discrepancy_base_sd",
+         "discrepancy_growth_per_day"]]
+    rolling["discrepancy_growth_per_day"] = rolling["discrepancy_growth_per_day"].map(
+        lambda v: f"{v:.4f}")
+    cols = ["rows", "targets", "median_abs_log_ratio", "coverage_50", "coverage_90",
+            "width_90_log", "wis_log", "crps_log"]
+    by_country = summarise(split_table, "destination")[["destination", *cols]]
+    by_horizon = summarise(split_table, "horizon")[["horizon", *cols]]
+    disc = summary["discrepancy_all_origins"]
     text = "\n".join([
-        "# Out-of-sample test",
+        "# Forecast test: rolling origins",
         "",
-        f"Calibrated on the `fit` rows dated up to {summary['split_date']}, scored on those "
-        "dated after it (`python -m experiments.holdout`; extra calibration settings: "
-        f"{summary['calibrate_overrides'] or 'none'}).",
+        f"`python -m experiments.holdout split_date={split}` (extra calibration settings: "
+        f"{summary['calibrate_overrides'] or 'none'}). Each origin: calibrated on the `fit` rows "
+        "dated up to it, its posterior ensemble scored on every `fit` row dated after it. "
+        "Intervals: the runs (posterior particles x seeds) times the structural discrepancy "
+        "fitted to the earlier origins' forecasts of rows known by the origin "
+        "(experiments/forecast.py); scores on log(1 + x).",
         "",
-        "| scored on | rows | targets | median abs log ratio | inside 90% interval of a report | "
-        "inside 90% interval of the model | ARD |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        *rows,
+        f"## Held out after {split}",
         "",
-        f"The intervals of a report add a lognormal error of log-sd {summary['error_sd_used']:.3f}"
-        " (estimated from the training residuals). The held-out rows would have needed "
-        f"{summary['error_sd_for_90_on_held_out']:.2f} for 90% of them to fall inside "
-        "(split-conformal calibration of the intervals; if it exceeds the main calibration's "
-        "`predict.model_error`, raise that to it: docs/calibration.md).",
+        f"Training fit (rows up to {split}): median |log ratio| "
+        f"{summary['train']['median_abs_log_ratio']:.3f}, "
+        f"{100 * summary['train']['share_inside']:.0f}% inside the 90% interval.",
+        f"Held-out rows: {test['rows']} scored, median |log ratio| "
+        f"{test['median_abs_log_ratio']:.2f}, {100 * test['share_inside']:.0f}% inside the 90% "
+        f"interval, {100 * test['coverage_50']:.0f}% inside the 50% interval.",
         "",
-        "Per row: `evaluation/evaluation.csv`; the calibration's report: `calibration/report.md` "
-        "(written next to this file by the command; git keeps only this summary).",
+        "By destination:",
+        "",
+        markdown_table(by_country),
+        "",
+        "By horizon (days after the split):",
+        "",
+        markdown_table(by_horizon),
+        "",
+        "## Rolling origins: how skill grows with data",
+        "",
+        markdown_table(rolling),
+        "",
+        "Each origin's rows run to the end of the data (29 Nov), so later origins are scored on "
+        "fewer, later rows. width_90_log: the 90% interval's width on the log scale (1.0 = a "
+        "factor of 2.7 between its ends); wis_log: weighted interval score (Bracher et al. "
+        "2021) on log(1 + x), lower is better.",
+        "",
+        f"Discrepancy fitted to every origin's forecasts (`discrepancy.json`, used by the "
+        f"calibration on every row): base log-sd {disc['base_sd']:.3f}, variance growing by "
+        f"{disc['growth_per_day']:.4f} a day ({disc['fitted_on']}).",
+        "",
+        "Per row: `origin_<date>/evaluation/evaluation.csv`.",
         ""])
     (out_dir / "holdout.md").write_text(text)
 
@@ -124,12 +234,11 @@ def main() -> None:
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="holdout")
     def _main(cfg: DictConfig) -> None:
         s = run_holdout(cfg)
-        log.info("held-out rows: median |log ratio| %.3f, %.0f%% inside the 90%% interval, "
-                 "ARD %.3f (training: %.3f, %.0f%%); log-sd for 90%% coverage of the held-out "
-                 "rows %.2f", s["test"]["median_abs_log_ratio"],
-                 100 * s["test"]["share_inside"], s["test"]["ard"],
-                 s["train"]["median_abs_log_ratio"], 100 * s["train"]["share_inside"],
-                 s["error_sd_for_90_on_held_out"])
+        log.info("held-out rows after %s: median |log ratio| %.3f, %.0f%% inside the 90%% "
+                 "interval, %.0f%% inside the 50%% interval (training: %.3f, %.0f%%)",
+                 s["split_date"], s["test"]["median_abs_log_ratio"],
+                 100 * s["test"]["share_inside"], 100 * s["test"]["coverage_50"],
+                 s["train"]["median_abs_log_ratio"], 100 * s["train"]["share_inside"])
 
     _main()
 

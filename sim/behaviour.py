@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config import BehaviourConfig, parse_date, parse_datetime
+from sim.config import BehaviourConfig, PressureCourse, parse_date, parse_datetime
 from sim.network import AIR, World
 from sim.policy import CompiledPolicy
 from sim.population import Strata
@@ -39,14 +39,48 @@ def intensity_index(world: World, beh: BehaviourConfig) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Mobilisation pressure and exogenous rumours, per simulated day."""
+    """Mobilisation pressure and exogenous rumours, per simulated day.
+
+    The pressure in region r on day t is `shock[t] + floor[t] * quota_factor[t, r]`: the first
+    shock of the announcement, fading, and what keeps fear up afterwards (a constant floor, or
+    the share of the call-up still to come, lower where the region declared its quota met).
+    """
 
     exposure: np.ndarray  # [T] share of the day after the announcement (0..1)
-    pressure: np.ndarray  # [T] pressure during the exposed part of the day
+    shock: np.ndarray  # [T] the announcement's shock, fading with pressure_decay_days
+    floor: np.ndarray  # [T] the lasting part of the pressure
+    quota_factor: np.ndarray  # [T, R] 1, or quota_complete_factor once a region's quota is met
     rumour: np.ndarray  # [T] exogenous rumour intensity
+    normal_traffic: np.ndarray  # [T] share of ordinary trips still made
+
+    @property
+    def pressure(self) -> np.ndarray:
+        """[T] the national pressure (regions whose quota is not yet met)."""
+        return self.shock + self.floor
+
+    def region_pressure(self, t: int) -> np.ndarray:
+        """[R] pressure in every region on day t."""
+        return self.shock[t] + self.floor[t] * self.quota_factor[t]
 
 
-def make_timeline(beh: BehaviourConfig, start: dt.date, n_days: int) -> Timeline:
+def callup_remaining(world: World, dates: np.ndarray) -> np.ndarray:
+    """Share of the call-up still to come on each date: 1 - called up / final number, with the
+    reported cumulative numbers interpolated linearly between their dates (1 before the first,
+    0 after the last)."""
+    ordinal = np.array([d.toordinal() for d in world.callup_dates], dtype=float)
+    called = np.asarray(world.callup_cumulative, dtype=float)
+    final = called.max()
+    if len(ordinal) == 0 or final <= 0:
+        return np.ones(len(dates))
+    day = np.array([d.toordinal() for d in dates], dtype=float)
+    share = np.interp(day, ordinal, called / final, left=0.0, right=1.0)
+    return 1.0 - share
+
+
+def make_timeline(beh: BehaviourConfig, start: dt.date, n_days: int,
+                  world: World | None = None) -> Timeline:
+    """The daily pressure, exposure and rumours. `world` supplies the call-up course and the
+    regions' quota dates (needed for `pressure_course: callup`)."""
     announced = parse_datetime(beh.announcement, "behaviour.announcement")
     end = parse_date(beh.mobilisation_end, "behaviour.mobilisation_end")
     day_start = np.array([dt.datetime.combine(start + dt.timedelta(days=t), dt.time())
@@ -54,17 +88,59 @@ def make_timeline(beh: BehaviourConfig, start: dt.date, n_days: int) -> Timeline
     since = np.array([(d - announced).total_seconds() / 86400.0 for d in day_start])
     exposure = np.clip(since + 1.0, 0.0, 1.0)
     mid = np.maximum(since + 1.0 - exposure / 2.0, 0.0)  # midpoint of the exposed part
-    pressure = beh.pressure_floor + (1.0 - beh.pressure_floor) * np.exp(
-        -mid / beh.pressure_decay_days)
     dates = np.array([start + dt.timedelta(days=t) for t in range(n_days)])
-    pressure = np.where(dates > end, pressure * beh.pressure_after_end, pressure)
-    pressure = np.where(exposure > 0, pressure, 0.0)
+    shock = (1.0 - beh.pressure_floor) * np.exp(-mid / beh.pressure_decay_days)
+    floor = np.full(n_days, beh.pressure_floor)
+    n_regions = 1 if world is None else world.n_regions
+    quota_factor = np.ones((n_days, n_regions))
+    if beh.pressure_course == PressureCourse.callup:
+        if world is None:
+            raise ValueError("pressure_course 'callup' needs the world's call-up course")
+        floor = floor * callup_remaining(world, dates)
+        for r, met in enumerate(world.region_quota_complete):
+            if met is not None:
+                quota_factor[dates >= met, r] = beh.quota_complete_factor
+    after_end = np.where(dates > end, beh.pressure_after_end, 1.0)
+    exposed = exposure > 0
+    shock = np.where(exposed, shock * after_end, 0.0)
+    floor = np.where(exposed, floor * after_end, 0.0)
     rumour = np.zeros(n_days)
     for i, r in enumerate(beh.rumours):
         r_start = parse_date(r.start, f"behaviour.rumours[{i}].start")
         r_end = parse_date(r.end, f"behaviour.rumours[{i}].end")
         rumour += np.where((dates >= r_start) & (dates <= r_end), r.intensity, 0.0)
-    return Timeline(exposure=exposure, pressure=pressure, rumour=rumour)
+    normal_traffic = 1.0 - exposure * (1.0 - beh.normal_traffic_after_announcement)
+    return Timeline(exposure=exposure, shock=shock, floor=floor, quota_factor=quota_factor,
+                    rumour=rumour, normal_traffic=normal_traffic)
+
+
+def leave_probability(at_risk_hazard: np.ndarray, cumulative: np.ndarray,
+                      frailty_variance: float) -> np.ndarray:
+    """Probability that a man still at home leaves today, given today's hazard (for readiness 1)
+    and the cell's cumulative hazard so far.
+
+    With readiness Z ~ Gamma(mean 1, variance v) and each man leaving at rate Z x hazard, the
+    men still at home after cumulative hazard H have Z ~ Gamma(shape 1/v, rate 1/v + H), and
+    each of them leaves today with probability 1 - ((1 + v H) / (1 + v (H + h)))^(1/v)
+    (the Laplace transform of that gamma), independently: today's departures stay an exact
+    binomial draw. v = 0 gives 1 - exp(-h), identical men. The population's hazard is
+    h / (1 + v H): it falls as the readiest leave.
+    """
+    if frailty_variance <= 0:
+        return 1.0 - np.exp(-at_risk_hazard)
+    v = frailty_variance
+    log_ratio = np.log1p(v * (cumulative + at_risk_hazard)) - np.log1p(v * cumulative)
+    return -np.expm1(-log_ratio / v)
+
+
+def peer_term(share_gone: np.ndarray, beh: BehaviourConfig) -> np.ndarray:
+    """The peer multiplier's increment: peer_weight x the (remembered) share of the region's men
+    who left, saturating smoothly at peer_cap (tanh keeps its slope at zero equal to
+    peer_weight, so a cap far above the values reached changes nothing)."""
+    linear = beh.peer_weight * share_gone
+    if beh.peer_cap is None:
+        return linear
+    return beh.peer_cap * np.tanh(linear / beh.peer_cap)
 
 
 class RouteChoice:

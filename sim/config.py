@@ -33,6 +33,13 @@ class ActionKind(Enum):
     visa_ban = "visa_ban"  # the destination refuses entry except to exempt travellers
 
 
+class PressureCourse(Enum):
+    """How mobilisation pressure evolves after its first shock (`behaviour.pressure_course`)."""
+
+    constant = "constant"  # a constant floor (pressure_floor)
+    callup = "callup"  # the floor follows the share of the call-up still to come
+
+
 @dataclass
 class ActionConfig:
     kind: ActionKind = MISSING
@@ -120,6 +127,15 @@ class BehaviourConfig:
     pressure_decay_days: float = 5.0
     pressure_floor: float = 0.15
     pressure_after_end: float = 0.3  # share of the pressure left after mobilisation_end
+    # what keeps pressure up after the first shock (docs/ODD.md 7.2): `constant` = a floor of
+    # `pressure_floor`; `callup` = the floor times the share of the call-up still to come
+    # (sim/data/callup_2022.csv), lowered in regions that declared their quota met
+    pressure_course: PressureCourse = PressureCourse.constant
+    quota_complete_factor: float = 1.0  # callup: threat left in a region once its quota is met
+    # unobserved readiness to leave within a (region, stratum) cell: gamma-distributed with mean
+    # 1 and this variance; 0 = identical men. The readiest go first, so the hazard of those who
+    # stay falls as the cell's cumulative hazard grows (docs/ODD.md 7.2)
+    frailty_variance: float = 0.0
     intensity_exponent: float = 0.5
     intensity_shrinkage: float = 2.0  # deaths per 100k added before normalising (noise)
     age_multiplier: list[float] = field(default_factory=lambda: [1.2, 1.3, 0.9, 0.4])
@@ -133,6 +149,10 @@ class BehaviourConfig:
     rumour_memory_days: float = 3.0
     rumours: list[RumourConfig] = field(default_factory=list)
     peer_weight: float = 10.0
+    # the peer term counts departures with a memory of this many days (None: every departure so
+    # far, for ever) and saturates at peer_cap (None: linear, unbounded)
+    peer_memory_days: float | None = None
+    peer_cap: float | None = None
     accessibility_weight: float = 0.5
     # route choice (multinomial logit over exits)
     beta_time: float = 0.5  # per day of travel
@@ -147,6 +167,10 @@ class BehaviourConfig:
     reconsider_share: float = 0.3  # share of queued people re-evaluating each day
     switch_cost: float = 1.0  # utility of staying in a queue one has joined
     home_utility: float = -8.0  # utility of giving up and going home
+    # ordinary travellers (tourists, commuters, visits): the share of their usual trips still
+    # made from the announcement on. Men of call-up age are among them; those who travelled
+    # now count as fleeing, and queues of days deter the rest (docs/ODD.md 7.6)
+    normal_traffic_after_announcement: float = 1.0
     # abroad
     onward_rate_factor: float = 1.0
     return_rate_factor: float = 1.0
@@ -293,6 +317,15 @@ def validate_config(cfg: SimConfig) -> None:
     for name in ("pressure_decay_days", "rumour_memory_days"):
         _check_range(f"behaviour.{name}", getattr(beh, name), 0.0, low_open=True)
     _check_range("behaviour.pressure_floor", beh.pressure_floor, 0.0, 1.0)
+    _check_range("behaviour.quota_complete_factor", beh.quota_complete_factor, 0.0, 1.0)
+    _check_range("behaviour.normal_traffic_after_announcement",
+                 beh.normal_traffic_after_announcement, 0.0, 2.0)
+    _check_range("behaviour.frailty_variance", beh.frailty_variance, 0.0, 1e4)
+    for name in ("peer_memory_days", "peer_cap"):
+        value = getattr(beh, name)
+        if value is not None and not (0.0 < value < float("inf")):
+            raise ConfigError(f"behaviour.{name}", f"{value} must be a positive number, or "
+                              "null for no limit")
     _check_range("behaviour.reconsider_share", beh.reconsider_share, 0.0, 1.0)
     for i, b in enumerate(beh.budget_rub):
         _check_range(f"behaviour.budget_rub[{i}]", b, 0.0, low_open=True)

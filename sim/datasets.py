@@ -11,6 +11,7 @@ row rules and cross-table references, and one checker (`_parse_table`) applies t
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import re
 from collections.abc import Callable
@@ -31,6 +32,7 @@ POST_STATUS = ("open", "closed", "dead_end")
 COUNTRY_KIND = ("first_entry", "onward", "return")
 DOCUMENTS = ("internal_passport", "foreign_passport", "schengen_visa")
 ONWARD_MODE = ("road", "air", "any")
+CALLUP_KIND = ("reported", "assumption")
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
@@ -105,6 +107,19 @@ def _count(name: str, positive: bool = False) -> Col:
 
 def _rate(name: str) -> Col:
     return Col(name, "float", lo=0, hi=1)
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+def _date_rule(column: str = "date") -> RowRule:
+    return RowRule(column, f"{{{column}!r}} is not a date (YYYY-MM-DD)",
+                   lambda r: _is_iso_date(r[column]))
 
 
 FILES: tuple[FileSpec, ...] = (
@@ -194,6 +209,22 @@ FILES: tuple[FileSpec, ...] = (
         ),
         refs=(Ref("from_country", "countries"), Ref("to_country", "countries")),
     ),
+    FileSpec(
+        "callup", "callup_2022.csv",
+        (
+            Col("date"), _count("called_up_cumulative"), _enum("kind", CALLUP_KIND),
+            Col("source"), Col("notes", required=False),
+        ),
+        index="date",
+        rules=(_date_rule(),),
+    ),
+    FileSpec(
+        "quota_complete", "region_quota_complete.csv",
+        (Col("region_code"), Col("date"), Col("source"), Col("notes", required=False)),
+        index="region_code",
+        rules=(_date_rule(),),
+        refs=(Ref("region_code", "regions"),),
+    ),
 )
 
 
@@ -207,6 +238,8 @@ class Tables:
     air_routes: pd.DataFrame  # RangeIndex; columns airport, destination, ...
     countries: pd.DataFrame  # index: id
     onward_routes: pd.DataFrame
+    callup: pd.DataFrame  # index: date (ISO text); called_up_cumulative
+    quota_complete: pd.DataFrame  # index: region_code; date the region declared its quota met
 
 
 def default_data_dir() -> Path:

@@ -32,9 +32,11 @@ from sim.behaviour import (
     Timeline,
     categorical_draws,
     intensity_index,
+    leave_probability,
     logit_choice,
     logsumexp_rows,
     make_timeline,
+    peer_term,
 )
 from sim.border import pick_served, serve_queues, stochastic_round
 from sim.config import SimConfig, load_config, parse_date, to_sim_config
@@ -141,7 +143,8 @@ class MobilisationModel(mesa.Model):
         self.policy: CompiledPolicy = compile_policy(cfg.policy, self.world, self.strata,
                                                      self.start_date, self.end_date)
         self.streams = random_streams(seed)
-        self.timeline: Timeline = make_timeline(cfg.behaviour, self.start_date, self.n_days)
+        self.timeline: Timeline = make_timeline(cfg.behaviour, self.start_date, self.n_days,
+                                                self.world)
         self.routes = RouteChoice(self.world, self.strata, cfg.behaviour)
         self._init_state()
         for i in range(self.world.n_regions):
@@ -167,6 +170,10 @@ class MobilisationModel(mesa.Model):
                                            self.streams["population"])
         self.at_home = self.initial_home.copy()
         self.left_home = np.zeros(w.n_regions, dtype=np.int64)  # cumulative, for the peer effect
+        self.remembered_left = np.zeros(w.n_regions)  # departures as the peers remember them
+        # [R, S] hazard each cell's men have been exposed to so far (readiness 1): the men who
+        # remain are the less ready ones (behaviour.frailty_variance)
+        self.cumulative_hazard = np.zeros_like(self.initial_home, dtype=float)
         self.people = People(capacity=max(1024, int(self.initial_home.sum() * 0.03)))
         self.normal_queue = np.zeros((w.n_gates, self.n_days), dtype=np.int64)
         self.wait_estimate = np.zeros((self.n_days + 1, w.n_gates))
@@ -263,12 +270,16 @@ class MobilisationModel(mesa.Model):
         access = np.divide(denom, self.reference_access, out=np.zeros_like(denom),
                            where=self.reference_access > 0) ** beh.accessibility_weight
         rumour = tl.rumour[t] + beh.restriction_rumour_weight * self._restriction_news(t)
-        peer = self.left_home / np.maximum(self.initial_home.sum(axis=1), 1)
-        hazard = (beh.hazard_base * tl.pressure[t] * (1.0 + beh.rumour_weight * rumour)
-                  * (self.intensity * (1.0 + beh.peer_weight * peer))[:, None]
+        remembered = self.left_home if beh.peer_memory_days is None else self.remembered_left
+        peer = peer_term(remembered / np.maximum(self.initial_home.sum(axis=1), 1), beh)
+        hazard = (beh.hazard_base * (1.0 + beh.rumour_weight * rumour)
+                  * (tl.region_pressure(t) * self.intensity * (1.0 + peer))[:, None]
                   * self.stratum_multiplier[None, :] * access)
-        p_leave = 1.0 - np.exp(-hazard * tl.exposure[t])
+        at_risk = hazard * tl.exposure[t]
+        p_leave = leave_probability(at_risk, self.cumulative_hazard, beh.frailty_variance)
+        self.cumulative_hazard += at_risk
         leaving = self.streams["departures"].binomial(self.at_home, p_leave)
+        self._remember_departures(leaving.sum(axis=1))
         cells_r, cells_s = np.nonzero(leaving)
         if len(cells_r) == 0:
             return
@@ -285,6 +296,12 @@ class MobilisationModel(mesa.Model):
         left = leaving.sum(axis=1)
         self.left_home += left
         self.record.region["departures"][t] = left
+
+    def _remember_departures(self, left_today: np.ndarray) -> None:
+        """Peers' memory of departures fades with `peer_memory_days` (one day's decay a day)."""
+        memory = self.config.behaviour.peer_memory_days
+        if memory is not None:
+            self.remembered_left = self.remembered_left * np.exp(-1.0 / memory) + left_today
 
     def _restriction_news(self, t: int) -> float:
         """New restrictions seen in the last days, fading with `rumour_memory_days`."""
@@ -435,7 +452,8 @@ class MobilisationModel(mesa.Model):
         w, p, pol, rec = self.world, self.people, self.policy, self.record
         n_g = w.n_gates
         rng_normal, rng_border = self.streams["normal"], self.streams["border"]
-        normal_today = w.gate_normal * pol.normal_factor[t] * pol.open[t] * self.scale
+        normal_today = (w.gate_normal * pol.normal_factor[t] * pol.open[t] * self.scale
+                        * self.timeline.normal_traffic[t])
         self.normal_queue[:, t] += rng_normal.poisson(normal_today)
         capacity = stochastic_round(w.gate_capacity * pol.capacity_factor[t] * self.scale,
                                     rng_border) * pol.open[t]

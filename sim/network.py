@@ -8,6 +8,7 @@ capacity and a queue: a land border post, or one air route airport -> destinatio
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 
 import networkx as nx
@@ -68,6 +69,11 @@ class World:
     onward_is_return: np.ndarray  # bool: to Russia
     travel_days: np.ndarray  # [R + G, G] from a node to a gate
     return_country: int  # index of RU
+    # the course of the call-up (sim/data/callup_2022.csv): reported cumulative numbers by date
+    callup_dates: tuple[dt.date, ...]
+    callup_cumulative: np.ndarray
+    # [R] the date each region declared its quota met (region_quota_complete.csv), or None
+    region_quota_complete: tuple[dt.date | None, ...]
 
     @property
     def n_regions(self) -> int:
@@ -288,4 +294,9 @@ def _to_arrays(g: nx.DiGraph, t: Tables, config: NetworkConfig) -> World:
         onward_is_return=onward_to == c_index["RU"],
         travel_days=travel,
         return_country=c_index["RU"],
+        callup_dates=tuple(dt.date.fromisoformat(d) for d in t.callup.index),
+        callup_cumulative=t.callup.called_up_cumulative.to_numpy(float),
+        region_quota_complete=tuple(
+            dt.date.fromisoformat(t.quota_complete.date[r]) if r in t.quota_complete.index
+            else None for r in region_ids),
     )

@@ -4,6 +4,7 @@ the calibrated configuration files, and a tiny calibration and evaluation end to
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import subprocess
 import sys
@@ -340,27 +341,38 @@ def test_a_list_element_is_calibrated_and_written_with_the_other_elements(tmp_pa
 
 
 def test_holdout_command_end_to_end(tmp_path):
-    """Calibrate on the rows up to a date, score the later ones: both scores are reported and
-    the held-out ones come from rows the calibration never saw."""
+    """Rolling origins: calibrate on the rows up to each origin, forecast the later ones with
+    intervals whose discrepancy comes from the earlier origins only; the report gives the
+    split's scores by destination and horizon and the rolling-origin table."""
     tiny = ",".join(f"'{o}'" for o in TINY)
     calibrated = [ROOT / "conf" / g / "calibrated.yaml" for g in ("behaviour", "network")]
     before = [p.read_text() for p in calibrated]
     proc = subprocess.run(
-        [sys.executable, "-m", "experiments.holdout", "split_date=2022-09-26",
-         f"out_dir={tmp_path / 'out'}", f"work_dir={tmp_path / 'work'}",
-         f"calibrate_overrides=[{tiny}]",
+        [sys.executable, "-m", "experiments.holdout", "split_date=2022-09-28",
+         "origins=['2022-09-26']", f"out_dir={tmp_path / 'out'}",
+         f"work_dir={tmp_path / 'work'}", f"calibrate_overrides=[{tiny}]",
          "evaluate_overrides=['particles=2','seeds=1','scale=0.002','n_workers=1']"],
         capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "out"
-    test = pd.read_csv(out / "test.csv")
-    assert (test["use"] == "fit").all() and (test["date"] > "2022-09-26").all()
-    scored = pd.read_csv(out / "evaluation" / "evaluation.csv")
-    assert set(scored["id"]) <= set(test["id"]) and len(scored) >= 20
-    trained_on = pd.read_csv(out / "calibration" / "targets.csv")
-    assert not set(trained_on["id"]) & set(scored["id"])
+    for origin in ("2022-09-26", "2022-09-28"):
+        folder = out / f"origin_{origin}"
+        test = pd.read_csv(folder / "test.csv")
+        assert (test["use"] == "fit").all() and (test["date"] > origin).all()
+        scored = pd.read_csv(folder / "evaluation" / "evaluation.csv")
+        assert set(scored["id"]) <= set(test["id"]) and len(scored) >= 15
+        assert {"horizon_days", "inside_50", "wis_log", "crps_log"} <= set(scored.columns)
+        assert (scored["horizon_days"] >= 1).all()
+        assert (scored["lower_50"] >= scored["lower"] - 1e-6).all()
+        assert (scored["upper_50"] <= scored["upper"] + 1e-6).all()
+        trained_on = pd.read_csv(folder / "calibration" / "targets.csv")
+        assert not set(trained_on["id"]) & set(scored["id"])
+    summary = json.loads((out / "summary.json").read_text())
+    second = summary["rolling_origins"][1]
+    assert "origins 2022-09-26" in json.dumps(summary) and second["origin"] == "2022-09-28"
+    assert json.loads((out / "discrepancy.json").read_text())["base_sd"] >= 0
     report = (out / "holdout.md").read_text()
-    assert "held-out rows (not fitted)" in report and "training rows (fitted)" in report
+    assert "By destination" in report and "By horizon" in report and "Rolling origins" in report
     assert [p.read_text() for p in calibrated] == before  # conf/ is not touched (conf_dir=null)
 
 
