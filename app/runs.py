@@ -7,6 +7,7 @@ uncertainty and not the noise of two unrelated draws.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import datetime as dt
 import os
@@ -248,6 +249,16 @@ def warm_workers() -> None:
     the background, so that the first comparison does not wait ~5 s for them)."""
     if workers() > 1:
         Parallel(n_jobs=workers())(delayed(_warm)() for _ in range(2 * workers()))
+        atexit.register(stop_workers)
+
+
+def stop_workers() -> None:
+    """End the worker processes when the server exits normally (Ctrl-C). Killed by a signal,
+    the server leaves them to loky's idle timeout (5 min) unless its process group is ended,
+    as the tests and the benchmark do."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=False, kill_workers=True)
 
 
 def run_comparison(config: SimConfig, n_runs: object, over_posterior: bool = True,
