@@ -38,6 +38,7 @@ from app.scenario import (
     custom_policy,
     data_world,
     describe,
+    droppable,
     policy_yaml,
     scenario_config,
     warm_up,
@@ -96,6 +97,7 @@ def Page() -> None:
     policy_name = solara.use_reactive("finland_stays_open")
     base_name = solara.use_reactive(BASELINE)
     actions = solara.use_reactive([dict(NEW_ACTION)])
+    dropped = solara.use_reactive([])  # the base's actions left out
     scale = solara.use_reactive(0.01)
     n_runs = solara.use_reactive(10)
     over_posterior = solara.use_reactive(True)
@@ -113,7 +115,9 @@ def Page() -> None:
 
     def current_policy():
         if policy_name.value == CUSTOM:
-            return custom_policy(base_name.value, [_form_to_action(r) for r in actions.value])
+            return custom_policy(base_name.value, [_form_to_action(r) for r in actions.value],
+                                 drop=[d for d in dropped.value
+                                       if d in droppable(base_name.value)])
         return catalogue_policy(policy_name.value)
 
     def behaviour_edits() -> dict[str, str]:
@@ -160,6 +164,11 @@ def Page() -> None:
                       classes=["policy-select"])
         if policy_name.value == CUSTOM:
             solara.Select("on top of", values=catalogue(), value=base_name)
+            solara.SelectMultiple("without these of its actions (e.g. to open a border)",
+                                  values=[d for d in dropped.value
+                                          if d in droppable(base_name.value)],
+                                  all_values=droppable(base_name.value),
+                                  on_value=dropped.set, dense=True)
 
             def change(i: int, row: dict[str, str]) -> None:
                 rows = list(actions.value)

@@ -120,15 +120,27 @@ def action_from_form(form: dict[str, Any], i: int) -> ActionConfig:
     return action
 
 
-def custom_policy(base: str, actions: list[dict[str, Any]], name: str = CUSTOM) -> PolicyConfig:
-    """The page's own policy: its actions on top of a catalogue policy (`base`)."""
+def custom_policy(base: str, actions: list[dict[str, Any]], name: str = CUSTOM,
+                  drop: list[str] | None = None) -> PolicyConfig:
+    """The page's own policy: its actions on top of a catalogue policy (`base`), less the
+    base's actions named in `drop` (how the page opens what the base closes)."""
     if not NAME_PATTERN.match(name):
         raise ConfigError("policy.name", f"'{name}' may hold only letters, digits, _ and -")
     if base not in catalogue():
         raise ConfigError("policy.base", f"no policy '{base}' in {CONF_DIR / 'policy'}")
     typed = [action_from_form(a, i) for i, a in enumerate(actions)]
     return PolicyConfig(name=name, description=f"Built in the web page on top of '{base}'.",
-                        base=base, actions=typed)
+                        base=base, drop=list(drop or []), actions=typed)
+
+
+def droppable(base: str) -> list[str]:
+    """Ids of the actions of a catalogue policy (after its own base), which the page may drop."""
+    from sim.config import resolve_policy
+
+    try:
+        return [a.id for a in resolve_policy(catalogue_policy(base)).actions if a.id]
+    except InputError:
+        return []
 
 
 def catalogue_policy(name: str) -> PolicyConfig:

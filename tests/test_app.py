@@ -21,6 +21,7 @@ from app.scenario import (
     catalogue_policy,
     custom_policy,
     data_world,
+    droppable,
     policy_yaml,
     scenario_config,
 )
@@ -97,6 +98,15 @@ def test_the_policy_yaml_the_page_builds_is_the_policy_it_ran():
     assert reloaded.name == "my_policy"
     assert reloaded.actions == ran.actions
     assert not any(a.id == "finland_tourist_ban" for a in reloaded.actions)  # base's drop kept
+
+
+def test_dropping_a_base_action_opens_what_it_closed():
+    assert "finland_tourist_ban" in droppable("historical")
+    policy = custom_policy("historical", [], drop=["finland_tourist_ban"])
+    ran = scenario_config(policy, 0.01).policy
+    assert "finland_tourist_ban" not in [a.id for a in ran.actions]
+    with pytest.raises(ConfigError, match="nowhere"):
+        scenario_config(custom_policy("historical", [], drop=["nowhere"]), 0.01)
 
 
 def test_posterior_particles_map_to_config_paths():
