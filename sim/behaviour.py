@@ -77,6 +77,23 @@ def callup_remaining(world: World, dates: np.ndarray) -> np.ndarray:
     return 1.0 - share
 
 
+def callup_pace(world: World, dates: np.ndarray) -> np.ndarray:
+    """The call-up's daily pace on each date relative to its fastest: the reported cumulative
+    numbers' increase per day over the interval between two reports that holds the date
+    (0 before the first report and after the last)."""
+    ordinal = np.array([d.toordinal() for d in world.callup_dates], dtype=float)
+    called = np.asarray(world.callup_cumulative, dtype=float)
+    if len(ordinal) < 2:
+        return np.ones(len(dates))
+    pace = np.diff(called) / np.diff(ordinal)
+    if pace.max() <= 0:
+        return np.zeros(len(dates))
+    day = np.array([d.toordinal() for d in dates], dtype=float)
+    interval = np.searchsorted(ordinal, day, side="right") - 1  # report at or before the date
+    inside = (interval >= 0) & (interval < len(pace))
+    return np.where(inside, pace[np.clip(interval, 0, len(pace) - 1)], 0.0) / pace.max()
+
+
 def make_timeline(beh: BehaviourConfig, start: dt.date, n_days: int,
                   world: World | None = None) -> Timeline:
     """The daily pressure, exposure and rumours. `world` supplies the call-up course and the
@@ -93,10 +110,13 @@ def make_timeline(beh: BehaviourConfig, start: dt.date, n_days: int,
     floor = np.full(n_days, beh.pressure_floor)
     n_regions = 1 if world is None else world.n_regions
     quota_factor = np.ones((n_days, n_regions))
-    if beh.pressure_course == PressureCourse.callup:
+    if beh.pressure_course != PressureCourse.constant:
         if world is None:
-            raise ValueError("pressure_course 'callup' needs the world's call-up course")
-        floor = floor * callup_remaining(world, dates)
+            raise ValueError(f"pressure_course '{beh.pressure_course.value}' needs the world's "
+                             "call-up course")
+        course = (callup_remaining if beh.pressure_course == PressureCourse.callup
+                  else callup_pace)
+        floor = floor * course(world, dates)
         for r, met in enumerate(world.region_quota_complete):
             if met is not None:
                 quota_factor[dates >= met, r] = beh.quota_complete_factor

@@ -38,6 +38,7 @@ class PressureCourse(Enum):
 
     constant = "constant"  # a constant floor (pressure_floor)
     callup = "callup"  # the floor follows the share of the call-up still to come
+    callup_pace = "callup_pace"  # the floor follows the call-up's daily pace (summonses served)
 
 
 @dataclass
@@ -129,7 +130,8 @@ class BehaviourConfig:
     pressure_after_end: float = 0.3  # share of the pressure left after mobilisation_end
     # what keeps pressure up after the first shock (docs/ODD.md 7.2): `constant` = a floor of
     # `pressure_floor`; `callup` = the floor times the share of the call-up still to come
-    # (sim/data/callup_2022.csv), lowered in regions that declared their quota met
+    # (sim/data/callup_2022.csv); `callup_pace` = the floor times the call-up's daily pace
+    # relative to its fastest; both lowered in regions that declared their quota met
     pressure_course: PressureCourse = PressureCourse.constant
     quota_complete_factor: float = 1.0  # callup: threat left in a region once its quota is met
     # unobserved readiness to leave within a (region, stratum) cell: gamma-distributed with mean

@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from experiments.forecast import Discrepancy, forecast_scores, horizon_days, summarise
 from sim import MobilisationModel, load_config
-from sim.behaviour import callup_remaining, leave_probability, make_timeline, peer_term
+from sim.behaviour import (
+    callup_pace,
+    callup_remaining,
+    leave_probability,
+    make_timeline,
+    peer_term,
+)
 from sim.config import BehaviourConfig, PressureCourse
 from sim.network import build_world
 
@@ -76,13 +82,27 @@ def test_frailty_lowers_departures_at_the_same_hazard():
 # -- pressure and the call-up ------------------------------------------------------------------
 
 def test_callup_remaining_interpolates_the_reported_numbers(world):
-    dates = [dt.date(2022, 9, 20), dt.date(2022, 9, 21), dt.date(2022, 10, 4),
-             dt.date(2022, 9, 27), dt.date(2022, 10, 28), dt.date(2022, 11, 15)]
-    final = world.callup_cumulative.max()
-    share_4_oct = world.callup_cumulative[list(world.callup_dates).index(dt.date(2022, 10, 4))]
-    expected = [1.0, 1.0, 1 - share_4_oct / final, 1 - (6 / 13) * share_4_oct / final,
-                1 - 300_000 / final, 0.0]
-    assert callup_remaining(world, np.array(dates)) == pytest.approx(expected)
+    reports, called = list(world.callup_dates), world.callup_cumulative
+    final = called.max()
+    on_report = callup_remaining(world, np.array(reports))
+    assert on_report == pytest.approx(1 - called / final)
+    # halfway between the 4 Oct (200,000) and 14 Oct (222,000) reports: 211,000 called up
+    i = reports.index(dt.date(2022, 10, 4))
+    assert reports[i + 1] == dt.date(2022, 10, 14)
+    halfway = callup_remaining(world, np.array([dt.date(2022, 10, 9)]))[0]
+    assert halfway == pytest.approx(1 - (called[i] + called[i + 1]) / 2 / final)
+    before_after = callup_remaining(world, np.array([dt.date(2022, 9, 20),
+                                                     reports[-1] + dt.timedelta(days=1)]))
+    assert list(before_after) == [1.0, 0.0]
+
+
+def test_callup_pace_is_the_reported_increase_per_day(world):
+    reports, called = list(world.callup_dates), world.callup_cumulative
+    pace = np.diff(called) / np.array([(b - a).days for a, b in zip(reports, reports[1:],
+                                                                    strict=False)])
+    i = reports.index(dt.date(2022, 10, 4))
+    inside = callup_pace(world, np.array([dt.date(2022, 10, 9), dt.date(2022, 9, 20)]))
+    assert inside == pytest.approx([pace[i] / pace.max(), 0.0])
 
 
 def test_callup_pressure_falls_to_nothing_and_quota_regions_fall_first(world):
