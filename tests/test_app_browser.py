@@ -90,6 +90,7 @@ def test_invalid_edit_shows_its_message_and_runs_nothing(browser, url):
     assert "XX-99" in error.inner_text() and "targets" in error.inner_text()
     assert page.locator(".headline").count() == 0
     assert "done" not in page.locator(".progress-text").first.inner_text()
+    page.wait_for_selector(".run-button:not([disabled])", timeout=30_000)  # the check is over
     page.screenshot(path=str(SCREENSHOTS / "invalid_edit.png"))
     # a negative capacity is refused too, with the field named
     fill(page, "action-0-targets", "GE-01")
