@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import math
 import re
 import threading
 from functools import lru_cache
@@ -90,9 +91,12 @@ def categories() -> list[str]:
 
 def _number(value: Any, where: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise ConfigError(where, f"'{value}' is not a number") from None
+    if not math.isfinite(number):
+        raise ConfigError(where, f"'{value}' is not a finite number")
+    return number
 
 
 def action_from_form(form: dict[str, Any], i: int) -> ActionConfig:

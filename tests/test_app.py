@@ -69,6 +69,8 @@ def test_an_invalid_edit_names_its_field_and_value(action, field, value):
     (0.0, {}, "population.scale"), (2.0, {}, "population.scale"),
     (0.01, {"beta_wait": "-1"}, "behaviour.beta_wait"),
     (0.01, {"hazard_base": "x"}, "behaviour.hazard_base"),
+    (0.01, {"beta_time": "nan"}, "behaviour.beta_time"),
+    (0.01, {"peer_weight": "inf"}, "behaviour.peer_weight"),
 ])
 def test_invalid_runs_settings_are_refused(scale, behaviour, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
