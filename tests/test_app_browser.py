@@ -8,6 +8,7 @@ Playwright. Screenshots go to results/app/ (the README shows them). About a minu
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -74,6 +75,16 @@ def test_run_changes_the_map_and_the_numbers_and_tabs_stay_apart(browser, url):
                            timeout=60_000)
     page.wait_for_timeout(1000)  # the tab's slide-in
     page.screenshot(path=str(SCREENSHOTS / "against_2022.png"))
+    # take it away: the run's daily.csv and the policy's YAML
+    page.set_viewport_size({"width": 1500, "height": 1050})
+    page.get_by_role("tab", name="Take it away").click()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_text("Download daily.csv").click()
+    header = Path(download.value.path()).read_text().splitlines()[0]
+    assert header == "date,node,name,node_type,metric,value"
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_text("Download kazakhstan_closes.yaml").click()
+    assert "name: kazakhstan_closes" in Path(download.value.path()).read_text()
     # the other tab ran nothing and still shows the world before any run
     assert other.locator(".headline").count() == 0
     assert map_image(other) == other_before
