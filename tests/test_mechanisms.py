@@ -5,6 +5,7 @@ the forecast scores that test them (experiments/forecast.py). Hand-computed case
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
@@ -98,8 +99,7 @@ def test_callup_remaining_interpolates_the_reported_numbers(world):
 
 def test_callup_pace_is_the_reported_increase_per_day(world):
     reports, called = list(world.callup_dates), world.callup_cumulative
-    pace = np.diff(called) / np.array([(b - a).days for a, b in zip(reports, reports[1:],
-                                                                    strict=False)])
+    pace = np.diff(called) / np.array([(b - a).days for a, b in itertools.pairwise(reports)])
     i = reports.index(dt.date(2022, 10, 4))
     inside = callup_pace(world, np.array([dt.date(2022, 10, 9), dt.date(2022, 9, 20)]))
     assert inside == pytest.approx([pace[i] / pace.max(), 0.0])
