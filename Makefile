@@ -4,9 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+APP_STAMP := $(VENV)/.installed-app
 ARGS ?=
+APP_PORT ?= 8765
+APP_HOST ?= 127.0.0.1
 
-.PHONY: run test lint fuzz bench clean
+.PHONY: run test lint fuzz bench clean app
 
 # pyenv reads .python-version; without pyenv, any python3.12 on PATH will do.
 $(PY):
@@ -23,10 +26,19 @@ $(STAMP): $(PY) pyproject.toml
 
 $(DEV_STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
+	touch $@ $(STAMP) $(APP_STAMP)
+
+$(APP_STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e ".[app]"
 	touch $@ $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m sim $(ARGS)
+
+# The analyst's web page on http://$(APP_HOST):$(APP_PORT) (make app APP_PORT=9000).
+app: $(APP_STAMP)
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False $(VENV)/bin/solara run app.page --host $(APP_HOST) \
+	  --port $(APP_PORT) --production --no-open --no-check-version
 
 test: $(DEV_STAMP)
 	$(PY) -m pytest -q $(ARGS)

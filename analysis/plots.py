@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 ANNOUNCEMENT = dt.date(2022, 9, 21)
+FINLAND_BAN = dt.date(2022, 9, 30)  # Finland bars Russian tourists
 BASE_COLOUR = "0.45"
 COLOUR = "tab:blue"
 DPI = 130
@@ -39,8 +40,10 @@ def _rows(table: pd.DataFrame, outcome: str, scenarios: Sequence[str]) -> pd.Dat
 def daily_departures(path: Path, bands: pd.DataFrame, scenarios: Sequence[str],
                      labels: dict[str, str], baseline: str,
                      series: str = "departures",
-                     title: str = "Men leaving Russia per day, thousands") -> None:
-    """Small multiples, one per policy, each with the baseline's median for reference."""
+                     title: str = "Men leaving Russia per day, thousands",
+                     over: str = "seeds") -> None:
+    """Small multiples, one per policy, each with the baseline's median for reference.
+    `over`: what the bands span ("posterior particles and seeds" with a posterior)."""
     n = len(scenarios)
     ncols = min(4, n)
     nrows = int(np.ceil(n / ncols))
@@ -51,12 +54,15 @@ def daily_departures(path: Path, bands: pd.DataFrame, scenarios: Sequence[str],
     for ax, sc in zip(axes.flat, scenarios, strict=False):
         own = data[data.scenario == sc]
         ax.fill_between(own.date, own.p05 / 1e3, own.p95 / 1e3, color=COLOUR, alpha=0.25,
-                        linewidth=0, label="90 % of seeds")
+                        linewidth=0, label=f"90 % over {over}")
         ax.plot(own.date, own["median"] / 1e3, color=COLOUR, linewidth=1.5, label="median")
         if sc != baseline:
             ax.plot(base.date, base["median"] / 1e3, color=BASE_COLOUR, linewidth=1,
-                    linestyle="--", label=labels.get(baseline, baseline))
-        ax.axvline(ANNOUNCEMENT, color="0.7", linewidth=0.8)
+                    linestyle="--", label=f"{labels.get(baseline, baseline)} (median)")
+        ax.axvline(ANNOUNCEMENT, color="0.7", linewidth=0.8,
+                   label="21 Sep: mobilisation announced")
+        ax.axvline(FINLAND_BAN, color="0.7", linewidth=0.8, linestyle=":",
+                   label="30 Sep: Finland bars Russian tourists")
         ax.set_title(labels.get(sc, sc), fontsize=9)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b"))
         ax.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.WE, interval=2))
@@ -64,10 +70,13 @@ def daily_departures(path: Path, bands: pd.DataFrame, scenarios: Sequence[str],
         ax.grid(alpha=0.3)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
-    handles, names = axes.flat[1 if n > 1 else 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, -0.02))
-    fig.suptitle(f"{title} (grey line: 21 Sep, the mobilisation order)", fontsize=11)
+    legend: dict[str, Any] = {}  # every entry of every panel (the baseline's line is not on its
+    for ax in axes.flat[:n]:  # own panel)
+        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(name, handle)
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=5, fontsize=8,
+               frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     _save(fig, path)
 
@@ -103,7 +112,7 @@ def destinations(path: Path, table: pd.DataFrame, scenarios: Sequence[str],
 
 def interval_bars(path: Path, table: pd.DataFrame, scenarios: Sequence[str],
                   labels: dict[str, str], panels: Sequence[tuple[str, str, float]],
-                  title: str) -> None:
+                  title: str, over: str = "seeds") -> None:
     """One horizontal bar chart per outcome: median and 90 % interval over seeds.
 
     panels: (outcome key, axis label, divisor) each.
@@ -121,14 +130,14 @@ def interval_bars(path: Path, table: pd.DataFrame, scenarios: Sequence[str],
         ax.set_xlabel(xlabel, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     axes[0][0].invert_yaxis()
-    fig.suptitle(f"{title} (bars: median; whiskers: 90 % of seeds)", fontsize=11)
+    fig.suptitle(f"{title} (bars: median; whiskers: 90 % over {over})", fontsize=11)
     fig.tight_layout()
     _save(fig, path)
 
 
 def change_from_baseline(path: Path, table: pd.DataFrame, scenarios: Sequence[str],
                          labels: dict[str, str], baseline: str,
-                         panels: Sequence[tuple[str, str]]) -> None:
+                         panels: Sequence[tuple[str, str]], over: str = "seeds") -> None:
     """Paired differences from the baseline (same seeds), median and 90 % interval."""
     others = [s for s in scenarios if s != baseline]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels),
@@ -148,35 +157,37 @@ def change_from_baseline(path: Path, table: pd.DataFrame, scenarios: Sequence[st
         ax.grid(axis="x", alpha=0.3)
     axes[0][0].invert_yaxis()
     fig.suptitle(f"Difference from '{labels.get(baseline, baseline)}', same seeds "
-                 "(dot: median; whiskers: 90 % of seeds)", fontsize=11)
+                 f"(dot: median; whiskers: 90 % over {over})", fontsize=11)
     fig.tight_layout()
     _save(fig, path)
 
 
 def comparison_plots(folder: Path, table: pd.DataFrame, bands: pd.DataFrame, *,
                      scenarios: Sequence[str], labels: dict[str, str], baseline: str,
-                     outcomes: Sequence[Any]) -> list[Path]:
-    """Every figure of a policy comparison, written into `folder`; returns their paths."""
+                     outcomes: Sequence[Any], over: str = "seeds") -> list[Path]:
+    """Every figure of a policy comparison, written into `folder`; returns their paths.
+    `over`: what the 90 % intervals span, "posterior particles and seeds" with a posterior."""
     folder = Path(folder)
     outcome_labels = {o.key: o.label for o in outcomes}
     paths = {name: folder / f"{name}.png" for name in (
         "departures_per_day", "destinations", "stopped_at_border", "queue_waits",
         "change_from_baseline")}
-    daily_departures(paths["departures_per_day"], bands, scenarios, labels, baseline)
+    daily_departures(paths["departures_per_day"], bands, scenarios, labels, baseline,
+                     over=over)
     destinations(paths["destinations"], table, scenarios, labels, outcome_labels)
     interval_bars(paths["stopped_at_border"], table, scenarios, labels, [
         ("stopped_at_border", "Called up at the border, thousands", 1e3),
         ("refused_at_border", "Turned back at the border (closure, ban), thousands", 1e3),
         ("refused_entry", "Refused entry by the destination, thousands", 1e3),
-    ], title="Stopped at the border")
+    ], title="Stopped at the border", over=over)
     interval_bars(paths["queue_waits"], table, scenarios, labels, [
         ("mean_wait_days", "Mean wait of those who crossed, days", 1.0),
         ("peak_wait_days", "Longest mean wait at one exit on one day, days", 1.0),
         ("still_queued_at_end", "Still queuing at the end, thousands", 1e3),
-    ], title="Queues at the border")
+    ], title="Queues at the border", over=over)
     change_from_baseline(paths["change_from_baseline"], table, scenarios, labels, baseline, [
         ("left_by_2022_10_04", "Men who left Russia by 4 Oct, thousands"),
         ("left_by_end", "Men who left Russia by the end, thousands"),
         ("stopped_at_border", "Called up at the border, thousands"),
-    ])
+    ], over=over)
     return list(paths.values())

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 ANNOUNCEMENT = dt.date(2022, 9, 21)
+FINLAND_BAN = dt.date(2022, 9, 30)  # Finland bars Russian tourists
 CLAIMS = [  # (by day, value, what was claimed)
     ("2022-09-24", 261_000, "261,000 men left 21-24 Sep (FSB note, doubted by its source)"),
     ("2022-10-04", 300_000, "at least 300,000 (sum of published entries)"),
@@ -40,10 +41,10 @@ def _band(ax, x, runs: np.ndarray, color: str, label: str, error_sd: float = 0.0
         noisy = observation_draws(runs, error_sd, draws=10)
         lo, hi = np.quantile(noisy, [0.05, 0.95], axis=0)
         ax.fill_between(x, lo, hi, color=color, alpha=0.10, lw=0,
-                        label=f"{label}: 90% interval of a report")
+                        label=f"{label}: 90 % of a report (runs x reporting error)")
     lo, med, hi = np.quantile(runs, [0.05, 0.5, 0.95], axis=0)
     ax.fill_between(x, lo, hi, color=color, alpha=0.3, lw=0,
-                    label=f"{label}: 90% interval (model)")
+                    label=f"{label}: 90 % over posterior particles and seeds")
     ax.plot(x, med, color=color, lw=1.8, label=f"{label}: median")
 
 
@@ -55,7 +56,9 @@ def _fmt_axis(ax, end: dt.date) -> None:
     ax.set_xlim(dt.date(2022, 9, 14), end)
     ax.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.WE))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    ax.axvline(ANNOUNCEMENT, color="grey", ls=":", lw=1)
+    ax.axvline(ANNOUNCEMENT, color="grey", ls=":", lw=1, label="21 Sep: mobilisation announced")
+    ax.axvline(FINLAND_BAN, color="tab:purple", ls=":", lw=1,
+               label="30 Sep: Finland bars Russian tourists")
     ax.grid(alpha=0.3)
 
 
@@ -170,8 +173,8 @@ def plot_posteriors(folder: Path, posterior: pd.DataFrame, params: list,
         ax.tick_params(labelsize=7)
     for ax in np.ravel(axes)[n:]:
         ax.axis("off")
-    fig.suptitle("Posterior (last ABC-SMC generation; x-range = prior; red = configured point)",
-                 fontsize=10)
+    fig.suptitle("Posterior of each parameter (histogram: last ABC-SMC generation, weighted; "
+                 "x-range: the prior's; red line: the configured point)", fontsize=10)
     fig.tight_layout()
     path = folder / "posteriors.png"
     fig.savefig(path, dpi=100)
@@ -250,6 +253,15 @@ def write_report(folder: Path, problem: Any, cfg: Any, table: pd.DataFrame,
     write_markdown(folder, table, dep, fam, summary, unmapped, posterior, problem.params)
 
 
+POSTERIOR_IN_WORDS = (
+    "How to read the posterior plot: one panel per calibrated parameter. The bars are the "
+    "weighted particles of the last ABC-SMC generation, i.e. the values that reproduce the "
+    "reported figures; the x-axis spans the prior (log scale for log-uniform priors), so a "
+    "narrow pile means the data pin the parameter down and bars spread over the whole axis "
+    "mean they do not. The red line is the configured point that `make run` uses. The table "
+    "above gives the same in numbers (median and 90 % interval).")
+
+
 def write_markdown(folder: Path, table: pd.DataFrame, dep: pd.DataFrame, fam: pd.DataFrame,
                    summary: dict[str, Any], unmapped: pd.DataFrame, posterior: pd.DataFrame,
                    params: list) -> None:
@@ -313,6 +325,8 @@ predictive ensemble {t.get('predict', 0) / 60:.1f} min; sum of the stages \
 {_md_table(pd.DataFrame(post_rows))}
 
 ![posteriors](posteriors.png)
+
+{POSTERIOR_IN_WORDS}
 
 ## Figures
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sim.atomic import atomic_write_text
+from sim.datasets import default_data_dir
 from sim.model import MobilisationModel
 from sim.network import AIR
 from sim.results import Results
@@ -28,8 +29,26 @@ def package_version() -> str:
         return "unknown"
 
 
+def node_names(model: MobilisationModel) -> dict[str, list[str]]:
+    """Readable names beside the codes of daily.csv: exits ('AIR-SVO>TR' is 'Moscow
+    Sheremetyevo → Turkey'), countries and regions, in the world's order."""
+    w = model.world
+    folder = Path(model.config.network.data_dir or default_data_dir())
+
+    def names(file: str, key: str, column: str) -> dict[str, str]:
+        table = pd.read_csv(folder / file, usecols=[key, column], dtype=str)
+        return dict(zip(table[key], table[column], strict=True))
+
+    posts, airports = names("posts.csv", "id", "name"), names("airports.csv", "id", "name")
+    regions = names("regions.csv", "code", "name_en")
+    gates = [posts.get(g) or f"{airports.get(s, s)} → {w.country_names[c]}"
+             for g, s, c in zip(w.gate_ids, w.gate_site, w.gate_country, strict=True)]
+    return {"gate": gates, "country": list(w.country_names),
+            "region": [regions.get(r, r) for r in w.region_ids]}
+
+
 def _tidy(dates: list, nodes: list[str], node_type: list[str] | str,
-          metrics: dict[str, np.ndarray]) -> pd.DataFrame:
+          metrics: dict[str, np.ndarray], names: list[str]) -> pd.DataFrame:
     n_t, n_n = len(dates), len(nodes)
     types = [node_type] * n_n if isinstance(node_type, str) else node_type
     frames = []
@@ -37,6 +56,7 @@ def _tidy(dates: list, nodes: list[str], node_type: list[str] | str,
         frames.append(pd.DataFrame({
             "date": np.repeat(np.array(dates, dtype="datetime64[D]"), n_n),
             "node": np.tile(nodes, n_t),
+            "name": np.tile(names, n_t),
             "node_type": np.tile(types, n_t),
             "metric": metric,
             "value": values.ravel(),
@@ -45,13 +65,16 @@ def _tidy(dates: list, nodes: list[str], node_type: list[str] | str,
 
 
 def daily_table(model: MobilisationModel) -> pd.DataFrame:
-    """Tidy: date, node, node_type, metric, value (persons, real-population equivalent)."""
+    """Tidy: date, node, name, node_type, metric, value (persons, real-population
+    equivalent)."""
     w, res = model.world, Results.of(model)
     gate_types = np.where(w.gate_mode == AIR, "air_route", "land_post").tolist()
+    names = node_names(model)
     parts = [
-        _tidy(res.dates, w.gate_ids, gate_types, res.gate_series()),
-        _tidy(res.dates, w.country_ids, "country", res.country_series()),
-        _tidy(res.dates, w.region_ids, "region", {"departures": res.departures}),
+        _tidy(res.dates, w.gate_ids, gate_types, res.gate_series(), names["gate"]),
+        _tidy(res.dates, w.country_ids, "country", res.country_series(), names["country"]),
+        _tidy(res.dates, w.region_ids, "region", {"departures": res.departures},
+              names["region"]),
     ]
     return pd.concat(parts, ignore_index=True)
 

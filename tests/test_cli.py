@@ -22,7 +22,11 @@ def test_run_writes_daily_summary_and_config_snapshot(tmp_path):
     proc = run_cli(tmp_path, "seed=5")
     assert proc.returncode == 0, proc.stderr
     daily = pd.read_csv(tmp_path / "daily.csv")
-    assert list(daily.columns) == ["date", "node", "node_type", "metric", "value"]
+    assert list(daily.columns) == ["date", "node", "name", "node_type", "metric", "value"]
+    names = dict(zip(daily.node, daily.name, strict=False))
+    assert "Verkhny Lars" in names["GE-01"] and names["KZ"] == "Kazakhstan"
+    assert names["AIR-SVO>TR"] == "Moscow Sheremetyevo → Turkey"
+    assert names["RU-AD"] == "Republic of Adygea"
     assert {"land_post", "air_route", "country", "region"} <= set(daily.node_type)
     assert {"crossed_fleeing", "crossed_normal", "queue", "mean_wait_days", "refused",
             "onward_departures", "returns"} <= set(daily.metric)

@@ -1,0 +1,116 @@
+"""The charts against 2022: medians and 90 % bands over posterior particles and seeds, the
+paired difference, reported figures on the entries, the queue at one exit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from app.mapview import DATA
+from app.runs import Comparison
+from app.scenario import BASELINE_LABEL
+from app.summary import band
+
+MARKS = ((dt.date(2022, 9, 21), "mobilisation announced"),
+         (dt.date(2022, 9, 30), "Finland bars tourists"))
+COLOURS = {BASELINE_LABEL: "#555555", "scenario": "#d9541e"}
+
+
+@lru_cache(maxsize=1)
+def reported_daily_entries() -> pd.DataFrame:
+    """Reported daily entries from Russia by destination (sim/data/observations_2022.csv rows
+    of kind 'daily', direction 'entered_destination', all crossings). A small reader of its own:
+    the page may not import experiments/, whose observation operator does much more."""
+    obs = pd.read_csv(DATA / "observations_2022.csv", dtype=str)
+    keep = ((obs["direction"] == "entered_destination") & (obs["kind"] == "daily")
+            & obs["crossing"].fillna("").str.startswith("all")
+            & obs["use"].isin(["fit", "context"]))
+    rows = obs[keep].copy()
+    rows["date"] = pd.to_datetime(rows["date"], errors="coerce", format="%Y-%m-%d")
+    rows["value"] = pd.to_numeric(rows["value"], errors="coerce")
+    return rows.dropna(subset=["date", "value"])[["date", "destination", "value", "id"]]
+
+
+def _marks(ax: Axes) -> None:
+    for i, (day, text) in enumerate(MARKS):
+        ax.axvline(day, color="#3a3a8c", lw=0.9, ls=":")
+        ax.annotate(text, (mdates.date2num(day), 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -10 - 10 * i), textcoords="offset points", fontsize=7,
+                    color="#3a3a8c")
+
+
+def _bands(ax: Axes, dates: list[dt.date], stacks: dict[str, np.ndarray],
+           band_words: str) -> None:
+    for label, stack in stacks.items():
+        colour = COLOURS.get(label, COLOURS["scenario"])
+        lo, mid, hi = band(stack)
+        name = "2022 as it happened (historical)" if label == BASELINE_LABEL else label
+        ax.fill_between(dates, lo, hi, color=colour, alpha=0.2, lw=0,
+                        label=f"{name}: {band_words}")
+        ax.plot(dates, mid, color=colour, lw=1.8, label=f"{name}: median")
+
+
+def _finish(ax: Axes, title: str, ylabel: str) -> None:
+    _marks(ax)
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+
+
+def band_words(comp: Comparison) -> str:
+    n = len(comp.of(comp.scenario))
+    over = "posterior particles and seeds" if comp.over_posterior else "seeds"
+    return f"90 % over {over} ({n} runs)"
+
+
+def departures_figure(comp: Comparison) -> Figure:
+    fig = Figure(figsize=(10, 6.4), dpi=80, layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    words = band_words(comp)
+    stacks = {label: np.vstack([r.departures for r in comp.of(label)])
+              for label in (BASELINE_LABEL, comp.scenario)}
+    _bands(top, comp.dates, stacks, words)
+    _finish(top, "Men leaving Russia each day", "people a day")
+    diff = np.vstack([own.departures - base.departures for own, base in comp.paired()])
+    lo, mid, hi = band(diff)
+    bottom.axhline(0, color="black", lw=0.6)
+    bottom.fill_between(comp.dates, lo, hi, color=COLOURS["scenario"], alpha=0.2, lw=0,
+                        label=f"paired difference: {words}")
+    bottom.plot(comp.dates, mid, color=COLOURS["scenario"], lw=1.6,
+                label="paired difference: median")
+    _finish(bottom, f"{comp.scenario} minus 2022, same seeds and particles", "people a day")
+    return fig
+
+
+def entries_figure(comp: Comparison, country: int, name: str) -> Figure:
+    fig = Figure(figsize=(10, 3.8), dpi=80, layout="constrained")
+    ax = fig.add_subplot()
+    stacks = {label: np.vstack([r.entries[:, country] for r in comp.of(label)])
+              for label in (BASELINE_LABEL, comp.scenario)}
+    _bands(ax, comp.dates, stacks, band_words(comp))
+    reported = reported_daily_entries()
+    mine = reported[reported["destination"] == name]
+    if len(mine):
+        ax.scatter(mine["date"], mine["value"], color="black", zorder=5, s=18,
+                   label="reported entries (observations_2022.csv)")
+    _finish(ax, f"Entries into {name} from Russia each day (fleeing and ordinary travellers)",
+            "people a day")
+    return fig
+
+
+def queue_figure(comp: Comparison, gate: int, name: str) -> Figure:
+    fig = Figure(figsize=(10, 3.6), dpi=80, layout="constrained")
+    ax = fig.add_subplot()
+    stacks = {label: np.vstack([r.queue[:, gate] for r in comp.of(label)])
+              for label in (BASELINE_LABEL, comp.scenario)}
+    _bands(ax, comp.dates, stacks, band_words(comp))
+    _finish(ax, f"Queue at {name} at the end of each day", "people queued")
+    return fig

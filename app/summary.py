@@ -1,0 +1,117 @@
+"""The comparison in numbers: 90 % bands, and outcomes in words, rounded to what the runs support.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.runs import Comparison
+from app.scenario import BASELINE_LABEL
+
+OUTCOMES = {  # key: (words, unit)
+    "left_by_2022_10_04": ("Left Russia by 4 Oct", "people"),
+    "left_by_end": ("Left Russia by 30 Nov", "people"),
+    "turned_back": ("Turned back at the border (exit bans, restrictions)", "people"),
+    "called_up": ("Called up at a draft office at the border", "people"),
+    "refused_entry": ("Refused entry by the destination", "people"),
+    "mean_wait_days": ("Mean wait at the border", "days"),
+}
+
+
+def band(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """5th percentile, median and 95th percentile over runs (axis 0), NaN-tolerant."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, mid, hi = np.nanquantile(stack, [0.05, 0.5, 0.95], axis=0)
+    return lo, mid, hi
+
+
+def step_for(lo: float, hi: float, resolution: float) -> float:
+    """A rounding step the spread supports: a power of ten no finer than a tenth of the 90 %
+    interval's width, nor than what one agent stands for (`resolution`)."""
+    width = abs(hi - lo)
+    step = 10.0 ** math.floor(math.log10(width / 10)) if width > 0 else resolution
+    return max(step, resolution)
+
+
+def rounded(value: float, step: float) -> float:
+    return round(value / step) * step if np.isfinite(value) else float("nan")
+
+
+def fmt(value: float, step: float, unit: str, signed: bool = False) -> str:
+    if not np.isfinite(value):
+        return "–"
+    v = rounded(value, step)
+    if unit == "days":
+        decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+        text = f"{v:.{min(decimals, 2)}f}"
+    else:
+        text = f"{v:,.0f}"
+    if signed and v > 0:
+        text = "+" + text
+    return text.replace("-", "−")
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    key: str
+    words: str
+    baseline: str  # "median (90 %: lo – hi)"
+    scenario: str
+    difference: str  # paired: scenario − 2022, same seeds and particles
+    sentence: str
+
+
+def outcome_rows(comp: Comparison, resolution: float) -> list[OutcomeRow]:
+    """One row per outcome; `resolution` is what one agent stands for (1 / scale)."""
+    pairs = comp.paired()
+    rows = []
+    for key, (words, unit) in OUTCOMES.items():
+        res = 0.01 if unit == "days" else resolution
+        own = np.array([p[0].outcomes[key] for p in pairs])
+        base = np.array([p[1].outcomes[key] for p in pairs])
+        diff = own - base
+        cells = []
+        for values, signed in ((base, False), (own, False), (diff, True)):
+            lo, mid, hi = (float(x) for x in band(values)) if len(values) else (
+                float("nan"),) * 3
+            step = step_for(lo, hi, res)
+            cells.append((f"{fmt(mid, step, unit, signed)} ({fmt(lo, step, unit, signed)} to "
+                          f"{fmt(hi, step, unit, signed)})", mid, lo, hi, step))
+        d_mid, d_lo, d_hi, d_step = cells[2][1], cells[2][2], cells[2][3], cells[2][4]
+        unit_words = " days" if unit == "days" else ""
+        if not np.isfinite(d_mid):
+            sentence = f"{words}: no runs to compare."
+        elif rounded(d_lo, d_step) <= 0 <= rounded(d_hi, d_step):
+            sentence = (f"{words}: no clear difference from 2022 ({fmt(d_lo, d_step, unit, True)}"
+                        f" to {fmt(d_hi, d_step, unit, True)}{unit_words}).")
+        else:
+            direction = "more" if d_mid > 0 else "fewer"
+            if unit == "days":
+                direction = "longer" if d_mid > 0 else "shorter"
+            sentence = (f"{words}: {fmt(abs(d_mid), d_step, unit)}{unit_words} {direction} than "
+                        f"in 2022 (90 %: {fmt(d_lo, d_step, unit, True)} to "
+                        f"{fmt(d_hi, d_step, unit, True)}).")
+        rows.append(OutcomeRow(key, words, cells[0][0], cells[1][0], cells[2][0], sentence))
+    return rows
+
+
+def headline(comp: Comparison, resolution: float) -> str:
+    """The one number everybody asks for, in words."""
+    own = np.array([r.outcomes["left_by_end"] for r in comp.of(comp.scenario)])
+    if not len(own):
+        return ""
+    lo, mid, hi = (float(x) for x in band(own))
+    step = step_for(lo, hi, resolution)
+    return (f"Under '{comp.scenario}', about {fmt(mid, step, 'people')} men left Russia by "
+            f"30 Nov (90 % over {'posterior particles and ' if comp.over_posterior else ''}"
+            f"seeds: {fmt(lo, step, 'people')} to {fmt(hi, step, 'people')}; "
+            f"{len(own)} runs).")
+
+
+def baseline_label() -> str:
+    return BASELINE_LABEL

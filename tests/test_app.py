@@ -1,0 +1,232 @@
+"""The web page's logic without a browser: scenarios, checks, paired runs, rounding, map data."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from app.charts import reported_daily_entries
+from app.mapview import GEOJSON, _segments, draw_map, places
+from app.runs import daily_csv_of, draw_particles, posterior_columns, run_comparison, set_path
+from app.scenario import (
+    BASELINE_LABEL,
+    catalogue,
+    catalogue_policy,
+    custom_policy,
+    data_world,
+    droppable,
+    policy_yaml,
+    scenario_config,
+)
+from app.summary import fmt, outcome_rows, step_for
+from sim.config import PolicyConfig, to_sim_config
+from sim.errors import ConfigError
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runs_in_this_process():
+    """One process: worker start-up would cost more than these tiny runs (the browser tests
+    run the page's default, two worker processes)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("APP_WORKERS", "1")
+        yield
+
+
+CLOSE_KZ = {"kind": "close", "targets": "KZ", "start": "2022-09-26", "end": ""}
+
+
+def test_catalogue_starts_with_2022_and_holds_every_policy_file():
+    names = catalogue()
+    assert names[0] == "historical"
+    assert {"finland_stays_open", "kazakhstan_closes", "open"} <= set(names)
+
+
+@pytest.mark.parametrize(("action", "field", "value"), [
+    ({**CLOSE_KZ, "targets": "XX-99"}, "targets", "XX-99"),
+    ({**CLOSE_KZ, "kind": "capacity_factor", "factor": "-2"}, "factor", "-2"),
+    ({**CLOSE_KZ, "kind": "capacity_factor", "factor": "lots"}, "factor", "lots"),
+    ({**CLOSE_KZ, "kind": "draft_office", "probability": "1.5"}, "probability", "1.5"),
+    ({**CLOSE_KZ, "start": "26/09/2022"}, "start", "26/09/2022"),
+    ({**CLOSE_KZ, "end": "2022-09-01"}, "end", "2022-09-01"),
+    ({**CLOSE_KZ, "start": "2023-01-05"}, "start", "2023-01-05"),
+    ({**CLOSE_KZ, "kind": "exit_ban", "categories": "pilots"}, "categories", "pilots"),
+    ({**CLOSE_KZ, "kind": "teleport"}, "kind", "teleport"),
+])
+def test_an_invalid_edit_names_its_field_and_value(action, field, value):
+    with pytest.raises(ConfigError) as err:
+        scenario_config(custom_policy("historical", [action]), 0.01)
+    assert field in str(err.value) and value in str(err.value)
+
+
+@pytest.mark.parametrize(("scale", "behaviour", "field"), [
+    (0.0, {}, "population.scale"), (2.0, {}, "population.scale"),
+    (0.01, {"beta_wait": "-1"}, "behaviour.beta_wait"),
+    (0.01, {"hazard_base": "x"}, "behaviour.hazard_base"),
+    (0.01, {"beta_time": "nan"}, "behaviour.beta_time"),
+    (0.01, {"peer_weight": "inf"}, "behaviour.peer_weight"),
+])
+def test_invalid_runs_settings_are_refused(scale, behaviour, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        scenario_config(catalogue_policy("open"), scale, behaviour)
+
+
+@pytest.mark.parametrize("runs", [0, 51, "ten"])
+def test_the_number_of_runs_is_checked_before_anything_runs(runs):
+    cfg = scenario_config(catalogue_policy("open"), 0.001)
+    with pytest.raises(ConfigError, match="runs"):
+        run_comparison(cfg, runs, over_posterior=False)
+
+
+def test_the_policy_yaml_the_page_builds_is_the_policy_it_ran():
+    policy = custom_policy("finland_stays_open", [
+        CLOSE_KZ,
+        {"kind": "draft_office", "targets": "GE-01", "start": "2022-09-28",
+         "end": "2022-10-10", "probability": "0.2"},
+        {"kind": "exit_ban", "targets": "all", "start": "2022-10-01",
+         "categories": "military_experience, age_16-26"},
+    ], name="my_policy")
+    ran = scenario_config(policy, 0.01).policy
+    text = policy_yaml(policy)
+    assert "conf/policy/my_policy.yaml" in text and "python -m sim policy=my_policy" in text
+    reloaded = to_sim_config({"policy": OmegaConf.create(text)}).policy
+    assert isinstance(reloaded, PolicyConfig)
+    assert reloaded.name == "my_policy"
+    assert reloaded.actions == ran.actions
+    assert not any(a.id == "finland_tourist_ban" for a in reloaded.actions)  # base's drop kept
+
+
+def test_dropping_a_base_action_opens_what_it_closed():
+    assert "finland_tourist_ban" in droppable("historical")
+    policy = custom_policy("historical", [], drop=["finland_tourist_ban"])
+    ran = scenario_config(policy, 0.01).policy
+    assert "finland_tourist_ban" not in [a.id for a in ran.actions]
+    with pytest.raises(ConfigError, match="nowhere"):
+        scenario_config(custom_policy("historical", [], drop=["nowhere"]), 0.01)
+
+
+def test_posterior_particles_map_to_config_paths():
+    columns = posterior_columns()
+    assert columns["capacity_GE"] == "network.capacity_factor_by_exit.GE"
+    assert "persons_per_vehicle" not in columns  # the observation operator touches no run
+    particles = draw_particles(4)
+    cfg = scenario_config(catalogue_policy("open"), 0.01)
+    set_path(cfg, columns["capacity_GE"], float(particles.loc[0, "capacity_GE"]))
+    set_path(cfg, "behaviour.hazard_base", 0.001)
+    assert cfg.network.capacity_factor_by_exit["GE"] == particles.loc[0, "capacity_GE"]
+    assert cfg.behaviour.hazard_base == 0.001
+    with pytest.raises(ConfigError, match="nothing"):
+        set_path(cfg, "behaviour.nothing", 1.0)
+
+
+@pytest.fixture(scope="module")
+def closing_kazakhstan():
+    cfg = scenario_config(catalogue_policy("kazakhstan_closes"), 0.002)
+    return run_comparison(cfg, 2, over_posterior=True)
+
+
+def test_paired_runs_share_seeds_and_particles():
+    """2022 against itself: every paired difference is exactly zero, on every day."""
+    cfg = scenario_config(catalogue_policy("historical"), 0.002)
+    comp = run_comparison(cfg, 2, over_posterior=True)
+    pairs = comp.paired()
+    assert len(pairs) == 2 and {own.seed for own, _ in pairs} == {1, 2}
+    for own, base in pairs:
+        np.testing.assert_array_equal(own.departures, base.departures)
+        assert own.outcomes == base.outcomes
+    assert pairs[0][0].outcomes != pairs[1][0].outcomes  # different seeds and particles
+    for row in outcome_rows(comp, 500.0):
+        assert "no clear difference" in row.sentence or "no runs" in row.sentence
+
+
+def test_closing_kazakhstan_stops_entries_there(closing_kazakhstan):
+    comp = closing_kazakhstan
+    kz = data_world().country_ids.index("KZ")
+    after = [i for i, d in enumerate(comp.dates) if d.isoformat() >= "2022-09-28"]
+    for own, base in comp.paired():
+        assert own.entries[after, kz].sum() < 0.6 * base.entries[after, kz].sum()
+    frames = comp.frames["kazakhstan_closes"]
+    gates_kz = data_world().gate_country == kz
+    assert not frames.gate_open[after][:, gates_kz].any()
+    assert comp.frames[BASELINE_LABEL].gate_open[after][:, gates_kz].any()
+
+
+def test_the_daily_csv_offered_is_the_scenarios_first_run(closing_kazakhstan):
+    comp = closing_kazakhstan
+    daily = pd.read_csv(io.StringIO(daily_csv_of(comp.first_config)))
+    assert {"node", "name", "node_type", "metric", "value"} <= set(daily.columns)
+    entered = daily.query("metric == 'entered_fleeing' and node_type == 'country'")
+    per_day = entered.groupby("date")["value"].sum().to_numpy()
+    first = next(r for r in comp.of("kazakhstan_closes") if r.seed == 1)
+    np.testing.assert_allclose(per_day, first.departures, rtol=1e-5)
+
+
+def test_the_map_draws_every_layer_with_and_without_a_run(closing_kazakhstan):
+    world = data_world()
+    before = draw_map(world, 0, None, closing_kazakhstan.dates)
+    after = draw_map(world, 25, closing_kazakhstan.frames["kazakhstan_closes"],
+                     closing_kazakhstan.dates, title="kazakhstan_closes")
+    ax_before, ax_after = before.axes[0], after.axes[0]
+    assert len(ax_after.collections) == len(ax_before.collections) + 2  # the two flow layers
+    assert "men have left Russia so far" in ax_after.get_title(loc="left")
+    pl = places(world)
+    assert pl.region.shape == (world.n_regions, 2) and pl.site.shape == (world.n_gates, 2)
+    assert np.all((pl.site[:, 1] > 35) & (pl.site[:, 1] < 72))  # every post and airport placed
+
+
+def test_flow_widths_are_in_proportion_to_the_flows():
+    a = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    b = a + 1
+    segs, widths, top = _segments(a, b, np.array([10.0, 40.0, 0.0]), 8.0)
+    assert top == 40.0 and len(segs) == 2  # the empty link is not drawn
+    np.testing.assert_allclose(widths, [8.0, 2.0])
+
+
+@pytest.mark.parametrize(("lo", "hi", "resolution", "step"), [
+    (300_000, 910_000, 100, 10_000), (-13_000, 8_000, 100, 1_000), (0, 0, 100, 100),
+    (0.4, 2.1, 0.01, 0.1), (1_000, 1_050, 100, 100),
+])
+def test_rounding_follows_the_spread_of_the_runs(lo, hi, resolution, step):
+    assert step_for(lo, hi, resolution) == pytest.approx(step)
+
+
+def test_numbers_in_words():
+    assert fmt(1_234_567, 10_000, "people") == "1,230,000"
+    assert fmt(-11_400, 1_000, "people", signed=True) == "−11,000"
+    assert fmt(2_000, 1_000, "people", signed=True) == "+2,000"
+    assert fmt(0.333, 0.01, "days") == "0.33"
+    assert fmt(float("nan"), 1, "people") == "–"
+
+
+def test_reported_entries_and_shipped_outlines_cover_the_destinations():
+    reported = reported_daily_entries()
+    assert {"Georgia", "Kazakhstan"} <= set(reported["destination"])
+    names = {f["properties"]["name"] for f in
+             json.loads(GEOJSON.read_text(encoding="utf-8"))["features"]}
+    assert {"Russia", "Kazakhstan", "Georgia", "Finland", "Mongolia", "Turkey"} <= names
+
+
+def test_python_m_sim_runs_the_downloaded_policy_unchanged(tmp_path):
+    """The YAML of 'Take it away', saved as policy/NAME.yaml in a config folder, selected with
+    policy=NAME (here through Hydra's search path, so that conf/policy stays as it is)."""
+    policy = custom_policy("historical", [CLOSE_KZ], name="page_built")
+    (tmp_path / "conf" / "policy").mkdir(parents=True)
+    (tmp_path / "conf" / "policy" / "page_built.yaml").write_text(policy_yaml(policy))
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "policy=page_built", "population.scale=0.002",
+         "progress=false", f"hydra.run.dir={out}",
+         f"hydra.searchpath=[file://{tmp_path / 'conf'}]"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["policy"] == "page_built"
+    assert "KZ" not in summary["entered_by_destination"] or (
+        summary["entered_by_destination"]["KZ"]
+        < 0.5 * max(summary["entered_by_destination"].values()))
