@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from matplotlib.patches import Polygon
 
 import sim
 from app.runs import MapFrames
+from app.scenario import data_world
 from sim.network import AIR, World
 
 GEOJSON = Path(__file__).with_name("data") / "countries.geojson"
@@ -216,9 +218,17 @@ def png(fig: Figure) -> bytes:
 def world_png(extent: str) -> bytes:
     """The map before any run, drawn once per extent and shared by every session (read-only):
     a new visitor sees it without waiting for matplotlib."""
-    from app.scenario import data_world
-
     return png(draw_map(data_world(), 0, None, [], extent))
+
+
+def warm_up() -> None:
+    """Compose the config, build the world and draw the first map in the background when the
+    server starts, so that the first visitor does not wait for them."""
+    def build() -> None:
+        data_world()
+        world_png(next(iter(EXTENTS)))
+
+    threading.Thread(target=build, name="warm-up", daemon=True).start()
 
 
 def map_png(world: World, day: int, frames: MapFrames | None, dates: list[dt.date],

@@ -7,6 +7,7 @@ nothing writes. Served by `make app` (`solara run app.page`).
 
 from __future__ import annotations
 
+import sys
 import threading
 import traceback
 from typing import Any
@@ -16,7 +17,7 @@ import solara
 import solara.lab
 
 from app.charts import departures_figure, entries_figure, queue_figure
-from app.mapview import EXTENTS, map_png
+from app.mapview import EXTENTS, map_png, warm_up
 from app.runs import (
     MAX_RUNS,
     SCALES,
@@ -41,15 +42,16 @@ from app.scenario import (
     droppable,
     policy_yaml,
     scenario_config,
-    warm_up,
 )
 from app.summary import headline, outcome_rows
 
 NEW_ACTION = {"kind": "close", "targets": "FI", "start": "2022-09-26", "end": "",
               "value": "", "categories": ""}
 VALUE_FIELD = {"capacity_factor": "factor", "draft_office": "probability"}
-warm_up()  # the server imports this module once: build the shared world meanwhile,
-threading.Thread(target=warm_workers, name="warm-workers", daemon=True).start()  # and the runs'
+if "solara.server.app" in sys.modules:  # served by `solara run` (not merely imported, as the
+    # layout test does): build the shared world meanwhile, and start the runs' workers
+    warm_up()
+    threading.Thread(target=warm_workers, name="warm-workers", daemon=True).start()
 
 
 def _form_to_action(row: dict[str, str]) -> dict[str, Any]:

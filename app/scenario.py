@@ -59,7 +59,7 @@ _WORLD_LOCK = threading.Lock()
 def data_world() -> World:
     """The world with every capacity factor at 1, shared read-only by every session; each run
     applies its own factors with `scaled_world` (cheap) instead of rebuilding it. Built once,
-    by whichever session (or the warm-up, `warm_up`) asks first."""
+    by whichever session (or the warm-up, `app.mapview.warm_up`) asks first."""
     with _WORLD_LOCK:
         return _data_world()
 
@@ -67,18 +67,6 @@ def data_world() -> World:
 @lru_cache(maxsize=1)
 def _data_world() -> World:
     return build_world(unscaled(base_config().network))
-
-
-def warm_up() -> None:
-    """Compose the config and build the world in the background when the server starts, so
-    that the first visitor does not wait for them."""
-    def build() -> None:
-        from app.mapview import EXTENTS, world_png
-
-        data_world()
-        world_png(next(iter(EXTENTS)))
-
-    threading.Thread(target=build, name="warm-up", daemon=True).start()
 
 
 def world_for(config: SimConfig) -> World:

@@ -20,8 +20,6 @@ import json
 import sys
 from pathlib import Path
 
-import shapefile  # pyshp
-
 FRAME = (-12.0, 12.0, 180.0, 82.0)  # lon_min, lat_min, lon_max, lat_max
 
 
@@ -31,6 +29,8 @@ def _touches(bbox: list[float]) -> bool:
 
 
 def main(shp: str) -> None:
+    import shapefile  # pyshp: a one-off tool's dependency, not the page's (imported here only)
+
     reader = shapefile.Reader(shp)
     features = []
     for rec in reader.iterShapeRecords():
