@@ -265,5 +265,10 @@ def test_small_data_dir_loads(tmp_path: Path) -> None:
     keep |= {r[airports[0].index("region")] for r in airports[1:]}
     code = rows[0].index("code")
     _write(folder / "regions.csv", [rows[0], *[r for r in rows[1:] if r[code] in keep]])
+    quota = _rows(folder / "region_quota_complete.csv")  # quota dates of the kept regions only
+    quota_region = quota[0].index("region_code")
+    kept_quota = [r for r in quota[1:] if r[quota_region] in keep]
+    _write(folder / "region_quota_complete.csv", [quota[0], *kept_quota])
     tables = load_tables(str(folder))
     assert 0 < len(tables.regions) < 85
+    assert kept_quota, "no quota date left: the reference check would be vacuous"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import random
 from pathlib import Path
 from types import SimpleNamespace
@@ -81,6 +82,10 @@ def tiny_world(net: NetworkConfig | None = None) -> World:
         onward_to=onward_to, onward_rate=np.array([r for _, _, r in onward]),
         onward_is_return=onward_to == c_index["RU"], travel_days=travel,
         return_country=c_index["RU"],
+        # a call-up course and quota dates (the export writes neither; the World needs them)
+        callup_dates=(dt.date(2022, 9, 21), dt.date(2022, 10, 4)),
+        callup_cumulative=np.array([0.0, 200_000.0]),
+        region_quota_complete=(None, dt.date(2022, 10, 1)),
     )
 
 
