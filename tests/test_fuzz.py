@@ -273,11 +273,12 @@ def observation_rows(draw) -> dict[str, str]:
 def test_drawn_observation_rows_are_scored_or_listed_or_named(historical_run, row, strict):
     from calibration.observe import (
         Geography,
-        log_ratio,
         map_observations,
         read_observations,
         simulate_targets,
     )
+    from calibration.scores import log_ratio
+    from sim.results import Results
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "obs.csv"
@@ -299,7 +300,7 @@ def test_drawn_observation_rows_are_scored_or_listed_or_named(historical_run, ro
         assert unmapped.reason
         event("listed as unmapped")
     if mapping.targets:
-        simulated = simulate_targets(mapping.targets, model.record, geo, model.scale,
+        simulated = simulate_targets(mapping.targets, Results.of(model), geo,
                                      persons_per_vehicle=2.5, baseline_days=7)
         observed = np.array([t.obs.value for t in mapping.targets])
         assert np.isfinite(simulated).all()
