@@ -83,6 +83,10 @@ class NetworkConfig:
     # on top of those: a factor per exit, airport or destination country id (calibrated for the
     # countries whose capacities are assumptions), e.g. {KZ: 0.6, GE-01: 1.5}
     capacity_factor_by_exit: dict[str, float] = field(default_factory=dict)
+    # Ordinary travellers not served within this many days of joining a queue give up on that
+    # crossing (they re-book another day or route, or do not travel: outside the model). Without
+    # it, ordinary demand above an exit's capacity would queue for ever (docs/ODD.md 7.4).
+    normal_patience_days: int = 3
 
 
 @dataclass
@@ -279,6 +283,7 @@ def validate_config(cfg: SimConfig) -> None:
     for name in ("air_overhead_days", "exclave_extra_days", "land_cost_rub", "capacity_factor",
                  "air_capacity_factor", "normal_traffic_factor"):
         _check_range(f"network.{name}", getattr(net, name), 0.0)
+    _check_range("network.normal_patience_days", net.normal_patience_days, 1)
     for target, factor in net.capacity_factor_by_exit.items():
         _check_range(f"network.capacity_factor_by_exit.{target}", factor, 0.0)
     _check_range("population.scale", pop.scale, 0.0, 1.0, low_open=True)

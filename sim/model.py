@@ -49,7 +49,7 @@ STREAMS = ("population", "departures", "routes", "travel", "reconsider", "normal
 
 GATE_METRICS = ("crossed_fleeing", "crossed_normal", "queue_fleeing", "queue_normal",
                 "wait_days_sum", "arrivals", "refused", "refused_entry", "stopped", "capacity",
-                "served_fleeing")
+                "served_fleeing", "arrived_normal", "normal_gave_up")
 COUNTRY_METRICS = ("entered_fleeing", "entered_onward", "entered_normal", "onward_fleeing",
                    "returned_fleeing", "left_normal", "present_fleeing", "present_normal",
                    "refused_entry")
@@ -397,7 +397,11 @@ class MobilisationModel(mesa.Model):
         self.record.gate["refused"][t] += np.bincount(p.gate[closed],
                                                       minlength=self.world.n_gates)
         self._reroute(closed, self._site_node(p.gate[closed]), t, choice)
-        self.normal_queue[~self.policy.open[t]] = 0
+        closed_gates = ~self.policy.open[t]
+        # ordinary travellers queued at an exit that closed do not cross there: they give up
+        self.record.gate["normal_gave_up"][t] += np.where(closed_gates,
+                                                          self.normal_queue.sum(axis=1), 0)
+        self.normal_queue[closed_gates] = 0
 
     # ---- 4. arrivals --------------------------------------------------------------------------
     def _arrive(self, t: int, choice: tuple) -> None:
@@ -454,7 +458,9 @@ class MobilisationModel(mesa.Model):
         rng_normal, rng_border = self.streams["normal"], self.streams["border"]
         normal_today = (w.gate_normal * pol.normal_factor[t] * pol.open[t] * self.scale
                         * self.timeline.normal_traffic[t])
-        self.normal_queue[:, t] += rng_normal.poisson(normal_today)
+        arrived_normal = rng_normal.poisson(normal_today)
+        self.normal_queue[:, t] += arrived_normal
+        rec.gate["arrived_normal"][t] = arrived_normal
         capacity = stochastic_round(w.gate_capacity * pol.capacity_factor[t] * self.scale,
                                     rng_border) * pol.open[t]
         queued = np.flatnonzero(p.view("state") == State.QUEUED)
@@ -463,6 +469,7 @@ class MobilisationModel(mesa.Model):
                                                      self.normal_queue, fleeing_counts,
                                                      rng_border)
         self.normal_queue -= normal_served
+        self._normal_give_up(t)
         served = queued[pick_served(p.gate[queued], p.queue_day[queued], p.t_arrive[queued],
                                     fleeing_served)]
         gate, stratum = p.gate[served], p.stratum[served]
@@ -502,6 +509,17 @@ class MobilisationModel(mesa.Model):
                                                         minlength=w.n_countries)
         wait = np.maximum(t + 0.5 - p.t_arrive[entered], 0.0)
         rec.gate["wait_days_sum"][t] = np.bincount(gate[crossing], weights=wait, minlength=n_g)
+
+    def _normal_give_up(self, t: int) -> None:
+        """Ordinary travellers still queued `normal_patience_days` after joining leave the queue
+        (another day, another route, or no trip: outside the model). Deterministic: no random
+        draw, so common random numbers across scenarios are kept."""
+        oldest_kept = t - self.config.network.normal_patience_days + 1
+        if oldest_kept <= 0:
+            return
+        gave_up = self.normal_queue[:, :oldest_kept].sum(axis=1)
+        self.record.gate["normal_gave_up"][t] += gave_up
+        self.normal_queue[:, :oldest_kept] = 0
 
     # ---- 8. abroad ----------------------------------------------------------------------------
     def _schedule_next_move(self, idx: np.ndarray, t: int) -> None:

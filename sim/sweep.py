@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
+OUTPUT_FILES = ("daily.csv", SUMMARY_FILE)  # a job's results, hashed in its job status
 STATUS_FILE = "job_status.json"
 SWEEP_SUMMARY_CSV = "sweep_summary.csv"
 SWEEP_SUMMARY_JSON = "sweep_summary.json"
@@ -111,16 +112,34 @@ def summary_is_complete(folder: Path) -> bool:
     return summary is not None and all(key in summary for key in SUMMARY_KEYS)
 
 
+def output_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of each result file present in `folder` (recorded when a job completes)."""
+    hashes = {}
+    for name in OUTPUT_FILES:
+        path = Path(folder) / name
+        if path.is_file():
+            hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
 def job_is_complete(folder: Path, fingerprint: str) -> bool:
-    """A job is complete when its summary is, and it was computed from this very config."""
+    """A job is complete when it was computed from this very config and every result file is
+    still the one it wrote: a truncated, deleted or edited daily.csv makes it run again."""
     status = read_json(Path(folder) / STATUS_FILE)
-    return (status is not None and status.get("status") == "complete"
-            and status.get("fingerprint") == fingerprint and summary_is_complete(folder))
+    if (status is None or status.get("status") != "complete"
+            or status.get("fingerprint") != fingerprint or not summary_is_complete(folder)):
+        return False
+    recorded = status.get("outputs")
+    return (isinstance(recorded, dict) and set(recorded) == set(OUTPUT_FILES)
+            and output_hashes(folder) == recorded)
 
 
 def write_job_status(folder: Path, status: str, fingerprint: str, **fields: Any) -> None:
-    """Record how the job ended (complete / failed / skipped-as-complete), atomically."""
+    """Record how the job ended (complete / failed / skipped-as-complete), atomically; a
+    complete job records the content hash of its result files, re-checked on resume."""
     record = {"status": status, "fingerprint": fingerprint, "updated": _now(), **fields}
+    if status == "complete":
+        record["outputs"] = output_hashes(folder)
     _atomic_write(Path(folder) / STATUS_FILE, json.dumps(record, indent=2, default=str) + "\n")
 
 
@@ -279,7 +298,13 @@ def world_for(network: NetworkConfig) -> World:
 
 
 def effective_jobs(n_jobs: int) -> int:
-    """joblib's convention: n >= 1 processes, or -1 all cores, -2 all but one, ..."""
+    """joblib's convention: n >= 1 processes, or -1 all cores, -2 all but one, ...; 0 is no
+    number of processes (joblib would take it as all cores + 1)."""
+    from sim.errors import ConfigError
+
+    if n_jobs == 0:
+        raise ConfigError("n_jobs", "0 is not a number of processes: use 1, 2, ... or -1 for "
+                          "every core, -2 for all but one")
     cores = os.cpu_count() or 1
     return max(1, n_jobs if n_jobs >= 1 else cores + 1 + n_jobs)
 

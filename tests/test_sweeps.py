@@ -117,6 +117,7 @@ def test_job_is_complete_only_with_its_own_config(tmp_path):
     fingerprint = config_fingerprint(cfg)
     assert fingerprint == config_fingerprint({**cfg, "progress": False})  # not a result
     assert fingerprint != config_fingerprint({**cfg, "seed": 2})
+    (tmp_path / "daily.csv").write_text("date,node,node_type,metric,value\n")
     (tmp_path / "summary.json").write_text(json.dumps(
         {"policy": "open", "seed": 1, "left_russia": 1, "left_russia_by_2022_10_04": 1,
          "runtime_seconds": 1.0}))
