@@ -65,6 +65,7 @@ from experiments.observe import (
     weighted_median,
 )
 from sim.config import SimConfig, load_config, parse_datetime
+from sim.errors import InputError
 from sim.network import World, build_world, scaled_world, unscaled
 
 # The model's matrix products are tiny (85 x 150 x 96); a multi-threaded BLAS spends ~100 times
@@ -832,6 +833,7 @@ def extract_run(problem: Problem, record, ppv: float, scale: float,
     g = record.gate
     out["left_all"] = (g["crossed_fleeing"] + g["crossed_normal"]).sum(axis=1) / scale
     out["left_fleeing"] = g["crossed_fleeing"].sum(axis=1) / scale
+    out["abroad_fleeing"] = c["present_fleeing"].sum(axis=1) / scale  # stock, end of each day
     if queue_post:
         k = geo.gate_ids.index(queue_post)
         out["queue_vehicles"] = (g["queue_fleeing"][:, k] + g["queue_normal"][:, k]) / scale / ppv
@@ -1049,6 +1051,9 @@ def calibrate(cfg: DictConfig) -> dict[str, Any]:
     """Run every stage (resuming from checkpoints) and write the report; returns the summary."""
     if cfg.conf_point not in ("medoid", "optimiser"):  # before hours of ABC, not after
         raise ValueError(f"conf_point: {cfg.conf_point!r} is not medoid or optimiser")
+    if cfg.predict.get("discrepancy") and not project_path(cfg.predict.discrepancy).exists():
+        raise InputError(f"predict.discrepancy: {project_path(cfg.predict.discrepancy)} does "
+                         "not exist (written by `python -m experiments.holdout`; null: none)")
     quiet_libraries()
     out_dir, work = project_path(cfg.out_dir), project_path(cfg.work_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -1135,7 +1140,11 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
     train_end = max(t.obs.date for t in problem.fit_targets)
     discrepancy = None
     if cfg.predict.get("discrepancy"):  # the rolling origins' structural error replaces it
-        discrepancy = Discrepancy.from_json(project_path(cfg.predict.discrepancy))
+        path = project_path(cfg.predict.discrepancy)
+        if not path.exists():
+            raise InputError(f"predict.discrepancy: {path} does not exist (written by "
+                             "`python -m experiments.holdout`; null: no discrepancy)")
+        discrepancy = Discrepancy.from_json(path)
         dates = [t.obs.date for t in problem.targets]
         table = with_discrepancy(target_table(problem, ens["targets"]), ens["targets"], dates,
                                  discrepancy, train_end)

@@ -23,12 +23,23 @@ import numpy as np
 import pandas as pd
 
 ANNOUNCEMENT = dt.date(2022, 9, 21)
-CLAIMS = [  # (by day, value, what was claimed)
+CLAIMS = [  # (by day, value, what was claimed or estimated: docs/estimates.md, compared only)
     ("2022-09-24", 261_000, "261,000 men left 21-24 Sep (FSB note, doubted by its source)"),
     ("2022-10-04", 300_000, "at least 300,000 (sum of published entries)"),
     ("2022-10-04", 700_000, "600,000-700,000 (Forbes' Kremlin sources; denied)"),
     ("2022-10-04", 1_000_000, "'up to 1 million' (rumour)"),
+    ("2022-11-30", 400_000, "~400,000 fled the mobilisation by early Nov (Western officials, "
+                            "est08); 355,000-700,000 (demographers' range, est07)"),
 ]
+ABROAD_ON = "2022-11-30"  # men still abroad: no autumn-only estimate found (docs/estimates.md)
+
+
+def round_to_support(values: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    """Round to a unit one tenth of the 90 % interval's width (to a power of ten): an ensemble
+    of a hundred runs does not support the digits beyond it."""
+    width = max(upper - lower, 1.0)
+    unit = 10.0 ** np.floor(np.log10(width / 10.0))
+    return np.round(np.asarray(values, dtype=float) / unit) * unit
 NAMES = {"FI": "Finland", "GE": "Georgia", "KZ": "Kazakhstan", "NO": "Norway"}
 
 
@@ -188,12 +199,23 @@ def departures_table(ens: dict[str, np.ndarray], start: dt.date) -> pd.DataFrame
         t = (dt.date.fromisoformat(day) - start).days
         for label, key in (("everyone crossing (fleeing + ordinary travellers)", "left_all"),
                            ("people fleeing only", "left_fleeing")):
+            if t >= ens[key].shape[1]:
+                continue
             total = ens[key][:, t0: t + 1].sum(axis=1)
-            lo, med, hi = np.quantile(total, [0.05, 0.5, 0.95])
+            lo, med, hi = round_to_support(np.quantile(total, [0.05, 0.5, 0.95]),
+                                           *np.quantile(total, [0.05, 0.95]))
             claims = "; ".join(c[2] for c in CLAIMS if c[0] == day)
-            rows.append({"by": day, "who": label, "median": round(med, -3),
-                         "lower_90": round(lo, -3), "upper_90": round(hi, -3),
-                         "claims": claims})
+            rows.append({"by": day, "who": label, "median": med, "lower_90": lo,
+                         "upper_90": hi, "claims": claims})
+    t = (dt.date.fromisoformat(ABROAD_ON) - start).days
+    if "abroad_fleeing" in ens and t < ens["abroad_fleeing"].shape[1]:
+        stock = ens["abroad_fleeing"][:, t]
+        lo, med, hi = round_to_support(np.quantile(stock, [0.05, 0.5, 0.95]),
+                                       *np.quantile(stock, [0.05, 0.95]))
+        rows.append({"by": ABROAD_ON, "who": "people fleeing still abroad on that day",
+                     "median": med, "lower_90": lo, "upper_90": hi,
+                     "claims": "no autumn-only estimate found; Georgia ~100,000 (president, "
+                               "13 Nov), Kazakhstan ~100,000 (obs038, 29 Nov)"})
     return pd.DataFrame(rows)
 
 
