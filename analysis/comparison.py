@@ -44,7 +44,7 @@ from sim.dotted import set_path
 from sim.errors import ConfigError
 from sim.fingerprint import fingerprint
 from sim.parallel import as_parallel_config, describe, run_many, world_for
-from sim.results import DAILY_SERIES, OUTCOMES, Outcome, run_outcomes
+from sim.results import DAILY_SERIES, OUTCOMES, Outcome, round_to_support, run_outcomes
 from sim.validation import check_writable
 
 log = logging.getLogger("analysis.comparison")
@@ -286,8 +286,11 @@ def _fmt(value: float, unit: str) -> str:
 
 
 def _with_interval(row: pd.Series, prefix: str = "") -> str:
+    """Median (90 % interval), rounded to what the runs support (a tenth of the interval)."""
     unit = row["unit"]
     mid, lo, hi = row[f"{prefix}median"], row[f"{prefix}p05"], row[f"{prefix}p95"]
+    if unit != "days" and np.isfinite([mid, lo, hi]).all() and hi > lo:
+        mid, lo, hi = round_to_support(np.array([mid, lo, hi]), lo, hi)
     sign = "+" if prefix and mid > 0 else ""
     return f"{sign}{_fmt(mid, unit)} ({_fmt(lo, unit)} to {_fmt(hi, unit)})"
 
@@ -387,8 +390,10 @@ def compare(cfg: DictConfig) -> Path:
         if cfg.plots:
             from analysis.plots import comparison_plots
 
+            over = "posterior particles and seeds" if cfg.posterior else "seeds"
             comparison_plots(tmp, table, bands, scenarios=[s.name for s in scenarios],
-                             labels=labels, baseline=str(cfg.baseline), outcomes=outcomes)
+                             labels=labels, baseline=str(cfg.baseline), outcomes=outcomes,
+                             over=over)
     shutil.rmtree(store, ignore_errors=True)  # the report holds everything now
     log.info("%d runs in %.0f s; report in %s", len(jobs), seconds, folder)
     return folder

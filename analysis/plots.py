@@ -82,31 +82,32 @@ def daily_departures(path: Path, bands: pd.DataFrame, scenarios: Sequence[str],
 
 
 def destinations(path: Path, table: pd.DataFrame, scenarios: Sequence[str],
-                 labels: dict[str, str], outcome_labels: dict[str, str], top: int = 7) -> None:
-    """Stacked bars: where the men went first, by policy (median over seeds)."""
+                 labels: dict[str, str], outcome_labels: dict[str, str], top: int = 6,
+                 over: str = "seeds") -> None:
+    """Where the men went first, by policy: one panel per leading country, the median and 90 %
+    interval of every policy (a stacked bar would hide the intervals)."""
     keys = [k for k in outcome_labels if k.startswith("entered_")]
     medians = pd.DataFrame({k: _rows(table, k, scenarios)["median"] for k in keys}).fillna(0)
-    order = medians.sum().sort_values(ascending=False).index
-    shown = list(order[:top])
-    if len(order) > top:
-        medians["other"] = medians[list(order[top:])].sum(axis=1)
-        shown.append("other")
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(scenarios) + 1.8))
-    left = np.zeros(len(medians))
-    colours = plt.get_cmap("tab10").colors
-    for i, key in enumerate(shown):
-        values = medians[key].to_numpy() / 1e3
-        name = "Other countries" if key == "other" else outcome_labels[key].removeprefix(
-            "Entered ")
-        ax.barh([labels.get(s, s) for s in medians.index], values, left=left,
-                color=colours[i % len(colours)], label=name)
-        left += values
-    ax.invert_yaxis()
-    ax.set_xlabel("Men who entered the country, thousands (median over seeds)")
-    ax.set_title("Where they went: first country entered, by the end of the period")
-    ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.18),
-              frameon=False)
-    ax.grid(axis="x", alpha=0.3)
+    shown = list(medians.sum().sort_values(ascending=False).index[:top])
+    names = [labels.get(s, s) for s in medians.index]
+    fig, axes = plt.subplots(1, len(shown), figsize=(2.3 * len(shown) + 2.2,
+                                                     0.38 * len(names) + 1.6),
+                             sharey=True, squeeze=False)
+    y = np.arange(len(names))
+    for ax, key in zip(axes[0], shown, strict=True):
+        rows = _rows(table, key, scenarios)
+        mid, lo, hi = (rows[c].to_numpy() / 1e3 for c in ("median", "p05", "p95"))
+        ax.errorbar(mid, y, xerr=[mid - lo, hi - mid], fmt="o", ms=4, color="tab:blue",
+                    ecolor="tab:blue", elinewidth=1.2, capsize=2)
+        ax.set_title(outcome_labels[key].removeprefix("Entered "), fontsize=9)
+        ax.set_xlim(left=0)
+        ax.grid(axis="x", alpha=0.3)
+        ax.tick_params(labelsize=8)
+    axes[0][0].set_yticks(y, names)
+    axes[0][0].invert_yaxis()
+    fig.supxlabel(f"Men who entered first, thousands: median and 90 % interval over {over}",
+                  fontsize=9)
+    fig.suptitle("Where they went: first country entered, by the end of the period")
     _save(fig, path)
 
 
@@ -174,7 +175,8 @@ def comparison_plots(folder: Path, table: pd.DataFrame, bands: pd.DataFrame, *,
         "change_from_baseline")}
     daily_departures(paths["departures_per_day"], bands, scenarios, labels, baseline,
                      over=over)
-    destinations(paths["destinations"], table, scenarios, labels, outcome_labels)
+    destinations(paths["destinations"], table, scenarios, labels, outcome_labels,
+                 over=over)
     interval_bars(paths["stopped_at_border"], table, scenarios, labels, [
         ("stopped_at_border", "Called up at the border, thousands", 1e3),
         ("refused_at_border", "Turned back at the border (closure, ban), thousands", 1e3),

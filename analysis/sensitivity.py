@@ -288,7 +288,13 @@ def plot_sobol(path: Path, sobol: pd.DataFrame, labels: dict[str, str]) -> None:
         ax.set_xticks(x, [p.split(".")[-1] for p in rows.parameter], rotation=30, ha="right",
                       fontsize=8)
         ax.set_title(labels[out], fontsize=9)
-        ax.set_ylim(0, 1.05)
+        # never clip: an index below 0 or above 1, or a wide interval, is an estimate too noisy
+        # to read (too few samples), and the reader must see it
+        low = min(0.0, float(np.nanmin(rows.S1 - rows.S1_conf)))
+        high = max(1.05, float(np.nanmax(rows.ST + rows.ST_conf)) + 0.05)
+        ax.set_ylim(low, high)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.axhline(1, color="grey", lw=0.6, ls=":")
         ax.grid(axis="y", alpha=0.3)
     for ax in axes.flat[len(outcomes):]:
         ax.set_visible(False)
@@ -330,7 +336,33 @@ def summary_markdown(morris: pd.DataFrame, sobol: pd.DataFrame | None, chosen: l
             cells = [f"{st.loc[name, c]:.2f} ({s1.loc[name, c]:.2f})" for c in st.columns]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
+        lines += sobol_warnings(sobol, labels)
     return "\n".join(lines)
+
+
+SOBOL_WIDE = 0.2  # a 95 % half-width above this cannot separate a weak parameter from a strong
+
+
+def sobol_warnings(sobol: pd.DataFrame, labels: dict[str, str]) -> list[str]:
+    """Lines naming the indices that are outside [0, 1] or whose confidence interval is wide:
+    the sample is too small for them, and they must not be read as shares of variance."""
+    notes = []
+    for _, r in sobol.iterrows():
+        for key in ("S1", "ST"):
+            value, conf = float(r[key]), float(r[f"{key}_conf"])
+            problems = []
+            if not 0.0 <= value <= 1.0:
+                problems.append("outside [0, 1]")
+            if conf > SOBOL_WIDE:
+                problems.append(f"95 % interval ±{conf:.2f}")
+            if problems:
+                notes.append(f"- {r['parameter']} on {labels.get(r['outcome'], r['outcome'])}: "
+                             f"{key} = {value:.2f}, {' and '.join(problems)}")
+    if not notes:
+        return ["Every index lies in [0, 1] with a 95 % half-width below "
+                f"{SOBOL_WIDE:.1f}.", ""]
+    return ["**Not to be read as shares of variance** (too few samples for these indices; "
+            "raise the Sobol sample size):", "", *notes, ""]
 
 
 def sensitivity(cfg: DictConfig) -> Path:

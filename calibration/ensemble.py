@@ -39,6 +39,7 @@ def extract_run(problem: Problem, results: Results, ppv: float, countries: Seque
     g = results.record.gate
     out["left_all"] = real((g["crossed_fleeing"] + g["crossed_normal"]).sum(axis=1))
     out["left_fleeing"] = real(g["crossed_fleeing"].sum(axis=1))
+    out["abroad_fleeing"] = real(c["present_fleeing"].sum(axis=1))  # stock, end of each day
     if queue_post:
         k = geo.gate_ids.index(queue_post)
         out["queue_vehicles"] = real(g["queue_fleeing"][:, k] + g["queue_normal"][:, k]) / ppv

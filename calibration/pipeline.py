@@ -46,6 +46,7 @@ from calibration.paths import project_path
 from calibration.problem import Problem, make_problem, point_values
 from calibration.report import write_report
 from calibration.scores import fit_summary, model_error_sd, target_table, unmapped_table
+from sim.errors import InputError
 from sim.parallel import as_parallel_config
 
 log = logging.getLogger("calibrate")
@@ -61,6 +62,9 @@ def calibrate(cfg: DictConfig) -> dict[str, Any]:
     """Run every stage (resuming from checkpoints) and write the report; returns the summary."""
     if cfg.conf_point not in ("medoid", "optimiser"):  # before hours of ABC, not after
         raise ValueError(f"conf_point: {cfg.conf_point!r} is not medoid or optimiser")
+    if cfg.predict.get("discrepancy") and not project_path(cfg.predict.discrepancy).exists():
+        raise InputError(f"predict.discrepancy: {project_path(cfg.predict.discrepancy)} does "
+                         "not exist (written by `python -m experiments.holdout`; null: none)")
     quiet_libraries()
     out_dir, work = project_path(cfg.out_dir), project_path(cfg.work_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -21,14 +21,19 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
+from sim.results import round_to_support
+
 ANNOUNCEMENT = dt.date(2022, 9, 21)
 FINLAND_BAN = dt.date(2022, 9, 30)  # Finland bars Russian tourists
-CLAIMS = [  # (by day, value, what was claimed)
+CLAIMS = [  # (by day, value, what was claimed or estimated: docs/estimates.md, compared only)
     ("2022-09-24", 261_000, "261,000 men left 21-24 Sep (FSB note, doubted by its source)"),
     ("2022-10-04", 300_000, "at least 300,000 (sum of published entries)"),
     ("2022-10-04", 700_000, "600,000-700,000 (Forbes' Kremlin sources; denied)"),
     ("2022-10-04", 1_000_000, "'up to 1 million' (rumour)"),
+    ("2022-11-30", 400_000, "~400,000 fled the mobilisation by early Nov (Western officials, "
+                            "est08); 355,000-700,000 (demographers' range, est07)"),
 ]
+ABROAD_ON = "2022-11-30"  # men still abroad: no autumn-only estimate found (docs/estimates.md)
 NAMES = {"FI": "Finland", "GE": "Georgia", "KZ": "Kazakhstan", "NO": "Norway"}
 
 
@@ -183,19 +188,30 @@ def plot_posteriors(folder: Path, posterior: pd.DataFrame, params: list,
 
 
 def departures_table(ens: dict[str, np.ndarray], start: dt.date) -> pd.DataFrame:
-    """Departures from Russia since the announcement, median and 90 % interval."""
+    """Departures from Russia since the announcement and the men still abroad at the end,
+    median and 90 % interval, rounded to what the ensemble supports."""
     t0 = (ANNOUNCEMENT - start).days
     rows = []
+
+    def row(by: str, who: str, values: np.ndarray, claims: str) -> dict:
+        lo, med, hi = round_to_support(np.quantile(values, [0.05, 0.5, 0.95]),
+                                       *np.quantile(values, [0.05, 0.95]))
+        return {"by": by, "who": who, "median": med, "lower_90": lo, "upper_90": hi,
+                "claims": claims}
+
     for day in sorted({c[0] for c in CLAIMS}):
         t = (dt.date.fromisoformat(day) - start).days
+        claims = "; ".join(c[2] for c in CLAIMS if c[0] == day)
         for label, key in (("everyone crossing (fleeing + ordinary travellers)", "left_all"),
                            ("people fleeing only", "left_fleeing")):
-            total = ens[key][:, t0: t + 1].sum(axis=1)
-            lo, med, hi = np.quantile(total, [0.05, 0.5, 0.95])
-            claims = "; ".join(c[2] for c in CLAIMS if c[0] == day)
-            rows.append({"by": day, "who": label, "median": round(med, -3),
-                         "lower_90": round(lo, -3), "upper_90": round(hi, -3),
-                         "claims": claims})
+            if t < ens[key].shape[1]:
+                rows.append(row(day, label, ens[key][:, t0: t + 1].sum(axis=1), claims))
+    t = (dt.date.fromisoformat(ABROAD_ON) - start).days
+    if "abroad_fleeing" in ens and t < ens["abroad_fleeing"].shape[1]:
+        rows.append(row(ABROAD_ON, "people fleeing still abroad on that day",
+                        ens["abroad_fleeing"][:, t],
+                        "no autumn-only estimate found; Georgia ~100,000 (president, 13 Nov), "
+                        "Kazakhstan ~100,000 (obs038, 29 Nov)"))
     return pd.DataFrame(rows)
 
 

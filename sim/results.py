@@ -219,3 +219,11 @@ class Results:
 def run_outcomes(model: MobilisationModel) -> dict[str, Any]:
     """`Results.outcomes` of a finished model."""
     return Results.of(model).outcomes()
+
+
+def round_to_support(values: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    """Round to a unit of one tenth of the 90 % interval's width (a power of ten): an ensemble of
+    tens or hundreds of runs does not support the digits below it (no "633,760" from 5 seeds)."""
+    width = max(float(upper) - float(lower), 1e-12)
+    unit = 10.0 ** np.floor(np.log10(width / 10.0))
+    return np.round(np.asarray(values, dtype=float) / unit) * unit
