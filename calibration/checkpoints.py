@@ -25,7 +25,10 @@ def fingerprint(cfg: DictConfig, problem: Problem) -> str:
             "overrides": list(cfg.model_overrides), "scale": cfg.scale, "loss": cfg.loss,
             "abort_departures": cfg.abort_departures,
             "max_extrapolated_days": cfg.max_extrapolated_days,
-            "abc": OmegaConf.to_container(cfg.abc)}
+            # the budgets decide when ABC stops, not what a generation computes: a calibration
+            # stopped by its time budget resumes with a larger one
+            "abc": {k: v for k, v in OmegaConf.to_container(cfg.abc).items()
+                    if k not in ("max_walltime_minutes", "max_simulations")}}
     return sim_fingerprint(spec, problem.base.network.data_dir, obs_text)
 
 
