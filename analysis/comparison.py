@@ -109,10 +109,14 @@ def scenarios_from(cfg: DictConfig) -> list[Scenario]:
 
 def seeds_from(cfg: DictConfig) -> list[int]:
     """`seeds: 20` means 20 seeds from `first_seed`; a list is taken as it is."""
-    if isinstance(cfg.seeds, ListConfig | list):
-        seeds = [int(s) for s in cfg.seeds]
-    else:
-        seeds = list(range(int(cfg.first_seed), int(cfg.first_seed) + int(cfg.seeds)))
+    try:
+        if isinstance(cfg.seeds, ListConfig | list):
+            seeds = [int(s) for s in cfg.seeds]
+        else:
+            seeds = list(range(int(cfg.first_seed), int(cfg.first_seed) + int(cfg.seeds)))
+    except (TypeError, ValueError):
+        raise ConfigError("seeds", f"{cfg.seeds!r} is neither a number of seeds nor a list of "
+                          "seeds") from None
     if not seeds or len(set(seeds)) != len(seeds):
         raise ConfigError("seeds", f"{seeds}: need at least one seed, none repeated")
     return seeds

@@ -19,6 +19,7 @@ import analysis.config  # noqa: F401 - registers the config schemas
 from analysis.comparison import compare
 from sim.config import CONF_DIR
 from sim.errors import InputError
+from sim.preflight import preflight_command
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="experiment/compare")
@@ -31,4 +32,9 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    try:  # composition errors: one line, exit code 2, before Hydra writes a folder
+        preflight_command(sys.argv[1:], str(CONF_DIR), "experiment/compare")
+    except InputError as err:
+        print(f"invalid input: {err}", file=sys.stderr)
+        sys.exit(2)
     main()

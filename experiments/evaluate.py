@@ -17,6 +17,7 @@ import sim.parallel  # noqa: F401 - registers the `parallel` config group
 from calibration.evaluate import evaluate
 from calibration.paths import CONF_DIR
 from sim.errors import InputError
+from sim.preflight import preflight_command
 from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
 
 
@@ -32,4 +33,9 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    try:  # composition errors: one line, exit code 2, before Hydra writes a folder
+        preflight_command(sys.argv[1:], str(CONF_DIR), "evaluate")
+    except InputError as err:
+        print(f"invalid input: {err}", file=sys.stderr)
+        sys.exit(2)
     main()

@@ -60,3 +60,25 @@ def preflight(argv: Sequence[str]) -> None:
             except (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError) as err:
                 raise InputError(describe_composition_error(err)) from None
             to_sim_config(cfg)
+
+
+def preflight_command(argv: Sequence[str], config_dir: str, config_name: str) -> None:
+    """The same one-line composition check for the other commands (evaluate, compare_policies,
+    calibrate...): their config composed once with the command line's overrides, so that a YAML
+    error, a misspelt key or a wrong type exits with code 2 before Hydra writes a folder. The
+    values themselves are checked by each command, which removes its folder on rejection."""
+    import yaml
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    args = [a for a in argv if a not in ("-m", "--multirun")]
+    if any(a.startswith("-") for a in args):
+        return  # --config-name and other flags: Hydra's own handling
+    ours = [a for a in args if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    try:
+        first = [alts[0] for alts in _override_values(ours)]
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            compose(config_name=config_name, overrides=first)
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError) as err:
+        raise InputError(describe_composition_error(err)) from None

@@ -174,6 +174,27 @@ def test_composition_errors_exit_2_without_folder(tmp_path, override):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize(("command", "override", "named"), [
+    ("experiments.evaluate", "observatons=x.csv", "observatons"),
+    ("experiments.compare_policies", "nme=x", "nme"),
+    ("experiments.compare_policies", "seeds=abc", "seeds"),
+])
+def test_the_other_commands_reject_bad_input_with_exit_2_and_no_folder(tmp_path, command,
+                                                                      override, named):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", command, override,
+                           f"hydra.run.dir={tmp_path / 'run'}",
+                           f"output_root={tmp_path / 'out'}" if "compare" in command else
+                           "n_workers=1"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    output = proc.stdout + proc.stderr
+    assert named in output and "Traceback" not in output
+    assert not (tmp_path / "run").exists() and not (tmp_path / "out").exists()
+
+
 def test_an_error_found_with_the_world_removes_the_run_folder(tmp_path):
     proc = run_sim("policy.actions.0.targets=[NOWHERE]", f"hydra.run.dir={tmp_path / 'run'}",
                    *TINY)
