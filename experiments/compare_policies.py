@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 import analysis.config  # noqa: F401 - registers the config schemas
@@ -20,6 +22,7 @@ from analysis.comparison import compare
 from sim.config import CONF_DIR
 from sim.errors import InputError
 from sim.preflight import preflight_command
+from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="experiment/compare")
@@ -28,7 +31,8 @@ def main(cfg: DictConfig) -> None:
         compare(cfg)
     except InputError as err:
         logging.getLogger("experiments.compare_policies").error("invalid input: %s", err)
-        sys.exit(2)
+        remove_run_folder(Path(HydraConfig.get().runtime.output_dir))  # no folder left behind
+        sys.exit(INPUT_ERROR_EXIT)
 
 
 if __name__ == "__main__":
@@ -36,5 +40,5 @@ if __name__ == "__main__":
         preflight_command(sys.argv[1:], str(CONF_DIR), "experiment/compare")
     except InputError as err:
         print(f"invalid input: {err}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(INPUT_ERROR_EXIT)
     main()

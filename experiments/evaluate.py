@@ -37,5 +37,5 @@ if __name__ == "__main__":
         preflight_command(sys.argv[1:], str(CONF_DIR), "evaluate")
     except InputError as err:
         print(f"invalid input: {err}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(INPUT_ERROR_EXIT)
     main()
