@@ -22,6 +22,30 @@ settings.register_profile("long", deadline=None, print_blob=True, suppress_healt
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def invariants_on_every_day():
+    """Every model stepped in this test process asserts the invariants after each day
+    (tests/invariants.py): people conserved, capacity respected, closed exits silent, stocks
+    equal to flows. Runs in worker processes and subprocesses are checked by the tests that
+    start them (their outputs), not here."""
+    from .invariants import Invariants
+
+    original = MobilisationModel.step
+
+    def checked_step(model: MobilisationModel) -> None:
+        checks = model.__dict__.get("_invariants")
+        if checks is None:
+            checks = model.__dict__["_invariants"] = Invariants(model)
+        t = model.day
+        original(model)
+        if t < model.n_days:
+            checks.check_day(t)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MobilisationModel, "step", checked_step)
+        yield
+
+
 def small_config(*overrides: str) -> SimConfig:
     return load_config([*SMALL, *overrides])
 
