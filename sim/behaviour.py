@@ -85,7 +85,7 @@ def callup_pace(world: World, dates: np.ndarray) -> np.ndarray:
     called = np.asarray(world.callup_cumulative, dtype=float)
     if len(ordinal) < 2:
         return np.ones(len(dates))
-    pace = np.diff(called) / np.diff(ordinal)
+    pace = np.maximum(np.diff(called) / np.diff(ordinal), 0.0)  # cumulative (datasets.py)
     if pace.max() <= 0:
         return np.zeros(len(dates))
     day = np.array([d.toordinal() for d in dates], dtype=float)

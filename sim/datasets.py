@@ -267,7 +267,21 @@ def load_tables(data_dir: Path | str | None = None) -> Tables:
         parsed[spec.table] = _parse_table(folder, spec)
     for spec in FILES:
         _check_refs(spec, parsed)
+    _check_callup_course(parsed["callup"])
     return Tables(**parsed)
+
+
+def _check_callup_course(callup: pd.DataFrame) -> None:
+    """The call-up is cumulative: by date, each reported number at least the one before (the
+    pressure follows its increase, which must not be negative)."""
+    ordered = callup.sort_index()
+    values = ordered["called_up_cumulative"].to_numpy()
+    for i in range(1, len(values)):
+        if values[i] < values[i - 1]:
+            raise DataError("callup_2022.csv", f"{values[i]} called up by {ordered.index[i]} is "
+                            f"fewer than the {values[i - 1]} of {ordered.index[i - 1]}: the "
+                            "numbers are cumulative", row=f"date {ordered.index[i]}",
+                            field="called_up_cumulative")
 
 
 # -- the checker -------------------------------------------------------------------------------

@@ -232,6 +232,8 @@ def _data_with(tmp_path: Path, file: str, key: str, column: str, value: str) -> 
     ("regions.csv", "RU-AD", "men_at_risk", "900000000000", "<= 5e+06"),
     ("posts.csv", "GE-01", "capacity_persons_per_day", "1e400", "not an integer"),
     ("countries.csv", "FI", "lat", "inf", "not a finite number"),
+    # found by the long fuzz run: a call-up number above a later one made the pace negative
+    ("callup_2022.csv", "2022-09-21", "called_up_cumulative", "95764", "cumulative"),
 ])
 def test_data_values_the_model_cannot_use_are_named(tmp_path, file, key, column, value,
                                                     expected):
