@@ -279,7 +279,7 @@ def _check_callup_course(callup: pd.DataFrame) -> None:
     for i in range(1, len(values)):
         if values[i] < values[i - 1]:
             raise DataError("callup_2022.csv", f"{values[i]} called up by {ordered.index[i]} is "
-                            f"fewer than the {values[i - 1]} of {ordered.index[i - 1]}: the "
+                            f"fewer than the {values[i - 1]} of '{ordered.index[i - 1]}': the "
                             "numbers are cumulative", row=f"date {ordered.index[i]}",
                             field="called_up_cumulative")
 
