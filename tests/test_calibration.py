@@ -233,7 +233,8 @@ def test_tiny_calibration_end_to_end(tiny_calibration):
     assert summary["fit"]["share_inside"] == pytest.approx(
         np.average(fit["inside"], weights=fit["weight"]))
     departures = pd.read_csv(out / "departures.csv")
-    assert set(departures["by"]) == {"2022-09-24", "2022-10-04"}
+    assert set(departures["by"]) == {"2022-09-24", "2022-10-04", "2022-11-30"}
+    assert (departures["who"] == "people fleeing still abroad on that day").sum() == 1
 
 
 def test_calibration_resumes_from_its_checkpoints(tiny_calibration, caplog):
