@@ -154,7 +154,7 @@ FILES: tuple[FileSpec, ...] = (
             _enum("documents_required", DOCUMENTS), _lat(), _lon(),
             _rate("attractiveness"),
             # the model leaves with probability 1/stay a day: a stay under a day is no probability
-            Col("normal_mean_stay_days", "float", lo=1),
+            Col("normal_mean_stay_days", "float", lo=1, hi=3650),  # 1 day to 10 years
             Col("notes", required=False), Col("source"),
         ),
         index="id",

@@ -232,6 +232,7 @@ def _data_with(tmp_path: Path, file: str, key: str, column: str, value: str) -> 
     ("regions.csv", "RU-AD", "men_at_risk", "900000000000", "<= 5e+06"),
     ("posts.csv", "GE-01", "capacity_persons_per_day", "1e400", "not an integer"),
     ("countries.csv", "FI", "lat", "inf", "not a finite number"),
+    ("countries.csv", "FI", "normal_mean_stay_days", "99999999999999999999999", "<= 3650"),
     # found by the long fuzz run: a call-up number above a later one made the pace negative
     ("callup_2022.csv", "2022-09-21", "called_up_cumulative", "95764", "cumulative"),
 ])
