@@ -285,10 +285,16 @@ def resolve_policy(policy: PolicyConfig, chain: tuple[str, ...] = ()) -> PolicyC
                         actions=[*policy.actions, *kept])
 
 
+MIN_POSITIVE = 1e-6  # the smallest value a field that must be > 0 may take
+
+
 def _check_range(name: str, value: float, low: float | None = None, high: float | None = None,
                  low_open: bool = False) -> None:
     if low is not None and (value < low or (low_open and value == low)):
         raise ConfigError(name, f"{value} must be {'>' if low_open else '>='} {low}")
+    # a positive divisor the arithmetic can use: 5e-324 is > 0 but its inverse is infinite
+    if low_open and low is not None and value < low + MIN_POSITIVE:
+        raise ConfigError(name, f"{value} is too small (at least {MIN_POSITIVE:g})")
     if high is not None and value > high:
         raise ConfigError(name, f"{value} must be <= {high}")
 
