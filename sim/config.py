@@ -363,7 +363,7 @@ def validate_config(cfg: SimConfig) -> None:
     _check_range("behaviour.frailty_variance", beh.frailty_variance, 0.0, 1e4)
     for name in ("peer_memory_days", "peer_cap"):
         value = getattr(beh, name)
-        if value is not None and not (0.0 < value < float("inf")):
+        if value is not None and not (MIN_POSITIVE <= value < float("inf")):
             raise ConfigError(f"behaviour.{name}", f"{value} must be a positive number, or "
                               "null for no limit")
     _check_range("behaviour.reconsider_share", beh.reconsider_share, 0.0, 1.0)
