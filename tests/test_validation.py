@@ -64,6 +64,8 @@ def test_non_finite_policy_values_are_rejected(field, value):
     ("behaviour.budget_rub=[5e-324,120000,500000]", "budget_rub[0]"),
     ("network.normal_traffic_factor=1e12", "normal_traffic_factor"),
     ("behaviour.peer_weight=1e300", "beyond any plausible value"),
+    ("behaviour.peer_cap=4.7e-308", "behaviour.peer_cap"),  # found by the fourth fuzz run
+    ("behaviour.peer_memory_days=5e-324", "behaviour.peer_memory_days"),
 ])
 def test_finite_values_the_arithmetic_cannot_hold_are_rejected(override, expected):
     with pytest.raises(ConfigError, match=re.escape(expected)):
