@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# chi-square(1) quantile 0.90: a one-sided 95 % profile-likelihood bound
+CHI2_1_90 = 2.705543
 # central intervals of the WIS (the hubs use 23 quantiles; the ensembles here support fewer)
 WIS_ALPHAS = np.array([0.1, 0.2, 0.5, 0.8])
 HORIZON_BINS: tuple[tuple[int, float, str], ...] = (
@@ -43,11 +45,19 @@ HORIZON_BINS: tuple[tuple[int, float, str], ...] = (
 
 @dataclass(frozen=True)
 class Discrepancy:
-    """Log-scale structural error of the model: variance base_sd^2 + growth_per_day x h."""
+    """Log-scale structural error of the model: variance base_sd^2 + growth_per_day x h.
+
+    `growth_per_day` is the largest growth the forecasts it was fitted to cannot rule out (the
+    one-sided 95 % profile-likelihood bound), not the most likely one: fitted to forecasts of 1-6
+    days, the most likely growth can be zero while forecasts of two months need it; forecasts of
+    every horizon bring the bound down to the most likely value (`growth_mle_per_day`).
+    """
 
     base_sd: float = 0.0
     growth_per_day: float = 0.0
     fitted_on: str = ""  # which residuals (origins, rows) it was fitted to
+    growth_mle_per_day: float = 0.0
+    longest_horizon_days: float = 0.0  # the longest horizon among those residuals
 
     def sd(self, horizon_days: np.ndarray) -> np.ndarray:
         h = np.maximum(np.asarray(horizon_days, dtype=float), 0.0)
@@ -57,8 +67,10 @@ class Discrepancy:
     def fit(cls, residuals: np.ndarray, model_sd: np.ndarray, horizons: np.ndarray,
             weights: np.ndarray | None = None, fitted_on: str = "") -> Discrepancy:
         """Maximum likelihood under residual ~ N(0, model_sd^2 + base_sd^2 + growth x h),
-        weighted (conflicting duplicates count as one). Both parameters are >= 0."""
-        from scipy.optimize import minimize
+        weighted (conflicting duplicates count as one), both parameters >= 0; then the growth's
+        upper bound: the largest growth whose profile likelihood (base_sd re-fitted) is within
+        chi2(1, 0.90) / 2 of the maximum."""
+        from scipy.optimize import brentq, minimize, minimize_scalar
 
         r = np.asarray(residuals, dtype=float)
         m2 = np.asarray(model_sd, dtype=float) ** 2
@@ -67,22 +79,35 @@ class Discrepancy:
         if len(r) == 0:
             return cls(fitted_on=fitted_on)
 
-        def negative_log_likelihood(theta: np.ndarray) -> float:
-            base2, growth = np.exp(theta)
+        def deviance(base2: float, growth: float) -> float:  # -2 log-likelihood + constant
             var = m2 + base2 + growth * h + 1e-8
             return float(np.sum(w * (np.log(var) + r**2 / var)))
 
         best = None
         for start in ((np.log(0.05), np.log(1e-4)), (np.log(0.3), np.log(1e-2)),
                       (np.log(1e-4), np.log(0.05))):
-            res = minimize(negative_log_likelihood, np.array(start), method="Nelder-Mead",
+            res = minimize(lambda theta: deviance(*np.exp(theta)), np.array(start),
+                           method="Nelder-Mead",
                            options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000})
             if best is None or res.fun < best.fun:
                 best = res
         base2, growth = np.exp(best.x)
-        # values that a float cannot tell from zero are zero
+        growth = float(growth) if growth > 1e-8 else 0.0  # a float cannot tell these from 0
+
+        def profile_excess(g: float) -> float:
+            fitted = minimize_scalar(lambda lb: deviance(np.exp(lb), g), bounds=(-25.0, 5.0),
+                                     method="bounded")
+            return min(fitted.fun, deviance(0.0, g)) - best.fun - CHI2_1_90
+
+        upper, high = growth, max(growth, 1e-6)
+        while profile_excess(high) < 0 and high < 10.0:
+            high *= 4.0
+        if profile_excess(high) >= 0 and high > growth:
+            low = growth if profile_excess(growth) < 0 else 0.0
+            upper = brentq(profile_excess, low, high, xtol=1e-7) if low < high else growth
         return cls(base_sd=float(np.sqrt(base2)) if base2 > 1e-8 else 0.0,
-                   growth_per_day=float(growth) if growth > 1e-8 else 0.0, fitted_on=fitted_on)
+                   growth_per_day=float(max(upper, growth)), fitted_on=fitted_on,
+                   growth_mle_per_day=growth, longest_horizon_days=float(h.max()))
 
     def to_json(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")

@@ -148,6 +148,7 @@ def run_holdout(cfg: DictConfig) -> dict:
                         "training_rows": f.trained["fit"]["rows"], **row,
                         "discrepancy_base_sd": disc.base_sd,
                         "discrepancy_growth_per_day": disc.growth_per_day,
+                        "discrepancy_growth_mle": disc.growth_mle_per_day,
                         "test_summary": tested})
     final = fit_discrepancy(forecasts, None)
     final.to_json(out_dir / "discrepancy.json")
@@ -175,9 +176,9 @@ def _write_report(out_dir: Path, summary: dict, split_table: pd.DataFrame) -> No
     rolling = pd.DataFrame(summary["rolling_origins"])[
         ["origin", "training_rows", "rows", "median_abs_log_ratio", "coverage_50",
          "coverage_90", "width_90_log", "wis_log", "discrepancy_base_sd",
-         "discrepancy_growth_per_day"]]
-    rolling["discrepancy_growth_per_day"] = rolling["discrepancy_growth_per_day"].map(
-        lambda v: f"{v:.4f}")
+         "discrepancy_growth_per_day", "discrepancy_growth_mle"]]
+    for col in ("discrepancy_growth_per_day", "discrepancy_growth_mle"):
+        rolling[col] = rolling[col].map(lambda v: f"{v:.4f}")
     cols = ["rows", "targets", "median_abs_log_ratio", "coverage_50", "coverage_90",
             "width_90_log", "wis_log", "crps_log"]
     by_country = summarise(split_table, "destination")[["destination", *cols]]
@@ -221,7 +222,10 @@ def _write_report(out_dir: Path, summary: dict, split_table: pd.DataFrame) -> No
         "",
         f"Discrepancy fitted to every origin's forecasts (`discrepancy.json`, used by the "
         f"calibration on every row): base log-sd {disc['base_sd']:.3f}, variance growing by "
-        f"{disc['growth_per_day']:.4f} a day ({disc['fitted_on']}).",
+        f"{disc['growth_per_day']:.4f} a day ({disc['fitted_on']}). The growth is the largest "
+        "the forecasts cannot rule out (one-sided 95 % profile-likelihood bound; most likely: "
+        f"{disc['growth_mle_per_day']:.4f}): forecasts of a few days cannot show how the error "
+        "grows over two months, and the intervals must not assume it does not.",
         "",
         "Per row: `origin_<date>/evaluation/evaluation.csv`.",
         ""])

@@ -129,7 +129,10 @@ def make_timeline(beh: BehaviourConfig, start: dt.date, n_days: int,
         r_start = parse_date(r.start, f"behaviour.rumours[{i}].start")
         r_end = parse_date(r.end, f"behaviour.rumours[{i}].end")
         rumour += np.where((dates >= r_start) & (dates <= r_end), r.intensity, 0.0)
-    normal_traffic = 1.0 - exposure * (1.0 - beh.normal_traffic_after_announcement)
+    # trips booked before the announcement are still made: the fall is gradual
+    tau = beh.normal_traffic_adjust_days
+    adjusted = exposure if tau <= 0 else exposure * -np.expm1(-mid / tau)
+    normal_traffic = 1.0 - adjusted * (1.0 - beh.normal_traffic_after_announcement)
     return Timeline(exposure=exposure, shock=shock, floor=floor, quota_factor=quota_factor,
                     rumour=rumour, normal_traffic=normal_traffic)
 

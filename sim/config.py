@@ -179,6 +179,9 @@ class BehaviourConfig:
     beta_air: float = 0.0  # alternative-specific constant of flying
     beta_size: float = 1.0  # on ln(capacity): an exit's "size" as an aggregate alternative
     beta_draft: float = 6.0  # per unit probability of call-up at the post (eligible men)
+    # days from the decision to the departure (exponential, mean; 0: the same day): the men who
+    # decide get money, papers and a ticket or a car first; they count as travelling meanwhile
+    departure_lead_days: float = 0.0
     info_delay_days: int = 1  # queues are known as they were this many days ago
     reconsider_share: float = 0.3  # share of queued people re-evaluating each day
     switch_cost: float = 1.0  # utility of staying in a queue one has joined
@@ -187,6 +190,9 @@ class BehaviourConfig:
     # made from the announcement on. Men of call-up age are among them; those who travelled
     # now count as fleeing, and queues of days deter the rest (docs/ODD.md 7.6)
     normal_traffic_after_announcement: float = 1.0
+    # ordinary trips fall to that share gradually: trips booked before the announcement are still
+    # made, new ones are not (exponential, this many days; 0: at once)
+    normal_traffic_adjust_days: float = 0.0
     # abroad
     onward_rate_factor: float = 1.0
     return_rate_factor: float = 1.0
@@ -360,6 +366,13 @@ def validate_config(cfg: SimConfig) -> None:
     _check_range("behaviour.quota_complete_factor", beh.quota_complete_factor, 0.0, 1.0)
     _check_range("behaviour.normal_traffic_after_announcement",
                  beh.normal_traffic_after_announcement, 0.0, 2.0)
+    _check_range("behaviour.normal_traffic_adjust_days", beh.normal_traffic_adjust_days, 0.0,
+                 365.0)
+    _check_range("behaviour.departure_lead_days", beh.departure_lead_days, 0.0, 365.0)
+    if 0.0 < beh.normal_traffic_adjust_days < MIN_POSITIVE:  # its inverse would overflow
+        raise ConfigError("behaviour.normal_traffic_adjust_days",
+                          f"{beh.normal_traffic_adjust_days} is too small (0, or at least "
+                          f"{MIN_POSITIVE:g})")
     _check_range("behaviour.frailty_variance", beh.frailty_variance, 0.0, 1e4)
     for name in ("peer_memory_days", "peer_cap"):
         value = getattr(beh, name)

@@ -48,7 +48,7 @@ from sim.policy import CompiledPolicy, compile_policy
 from sim.population import People, State, Strata, initial_counts, make_strata
 
 STREAMS = ("population", "departures", "routes", "travel", "reconsider", "normal", "border",
-           "abroad")
+           "abroad", "prepare")
 
 GATE_METRICS = ("crossed_fleeing", "crossed_normal", "queue_fleeing", "queue_normal",
                 "wait_days_sum", "arrivals", "refused", "refused_entry", "stopped", "capacity",
@@ -252,6 +252,8 @@ class MobilisationModel(mesa.Model):
         region, stratum = cells_r[cell], cells_s[cell]
         first_hour = 1.0 - tl.exposure[t]
         depart = t + first_hour + tl.exposure[t] * self.streams["travel"].random(len(gate))
+        if beh.departure_lead_days > 0:  # days to get ready: money, papers, a ticket, a car
+            depart += self.streams["prepare"].exponential(beh.departure_lead_days, len(gate))
         self.people.add(region=region, stratum=stratum, gate=gate, node=region,
                         state=np.full(len(gate), State.TRAVELLING),
                         t_depart=depart, t_arrive=depart + w.travel_days[region, gate])

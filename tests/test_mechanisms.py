@@ -4,6 +4,7 @@ the forecast scores that test them (calibration/forecast.py). Hand-computed case
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 
@@ -166,12 +167,49 @@ def test_ordinary_travel_after_the_announcement():
     normal = {}
     for share in (1.0, 0.5):
         record = MobilisationModel(load_config([
-            *SMALL, f"behaviour.normal_traffic_after_announcement={share}"])).run()
+            *SMALL, f"behaviour.normal_traffic_after_announcement={share}",
+            "behaviour.normal_traffic_adjust_days=0"])).run()
         normal[share] = record.gate["arrived_normal"].sum(axis=1)  # trips made (Poisson)
     before = slice(0, 7)  # 14-20 Sep: identical draws, identical crossings
     assert np.array_equal(normal[1.0][before], normal[0.5][before])
     after = slice(14, None)
     assert normal[0.5][after].sum() == pytest.approx(0.5 * normal[1.0][after].sum(), rel=0.1)
+
+
+def test_ordinary_travel_falls_gradually():
+    """Share of ordinary trips on the days after the announcement (21 Sep 09:00): 1 - (1 - f)
+    x exposure x (1 - exp(-m / tau)), m the midpoint of the day's exposed part."""
+    beh = BehaviourConfig(normal_traffic_after_announcement=0.4, normal_traffic_adjust_days=5.0,
+                          pressure_course=PressureCourse.constant)
+    tl = make_timeline(beh, dt.date(2022, 9, 20), 6)
+    exposed = 15.0 / 24.0  # of 21 Sep
+    mids = np.array([exposed / 2, exposed + 0.5, exposed + 1.5])
+    expected = [1.0, 1 - 0.6 * exposed * (1 - np.exp(-mids[0] / 5)),
+                *(1 - 0.6 * (1 - np.exp(-mids[1:] / 5)))]
+    assert tl.normal_traffic[:4] == pytest.approx(expected)
+    at_once = make_timeline(dataclasses.replace(beh, normal_traffic_adjust_days=0.0),
+                            dt.date(2022, 9, 20), 6)
+    assert at_once.normal_traffic[2:] == pytest.approx(0.4)
+
+
+def test_departure_lead_delays_setting_off_by_its_mean():
+    """Men who decide set off after an exponential number of days (mean departure_lead_days);
+    with no lead the run is unchanged draw for draw (the `prepare` stream is not touched)."""
+    def decided_and_set_off(lead: float) -> tuple[np.ndarray, np.ndarray]:
+        model = MobilisationModel(load_config([*SMALL, "end=2022-09-21",
+                                               f"behaviour.departure_lead_days={lead}"]))
+        model.run()
+        p = model.people
+        return p.view("t_depart").copy(), p.view("region").copy()
+
+    base_depart, _ = decided_and_set_off(0.0)
+    lead_depart, _ = decided_and_set_off(4.0)
+    assert len(base_depart) == len(lead_depart) > 200  # the same decisions (day one)
+    delay = lead_depart - base_depart
+    assert (delay >= 0).all()
+    assert delay.mean() == pytest.approx(4.0, rel=0.1)
+    again, _ = decided_and_set_off(0.0)
+    assert np.array_equal(again, base_depart)
 
 
 # -- forecast scores ---------------------------------------------------------------------------
@@ -191,7 +229,31 @@ def test_discrepancy_fit_recovers_known_parameters():
     residuals = rng.normal(0, np.sqrt(0.1**2 + 0.25**2 + 0.01 * h))
     fitted = Discrepancy.fit(residuals, model_sd, h)
     assert fitted.base_sd == pytest.approx(0.25, rel=0.2)
-    assert fitted.growth_per_day == pytest.approx(0.01, rel=0.2)
+    assert fitted.growth_mle_per_day == pytest.approx(0.01, rel=0.2)
+    # forecasts of every horizon up to 59 days: the bound is close to the most likely growth
+    assert fitted.growth_mle_per_day <= fitted.growth_per_day < 1.3 * fitted.growth_mle_per_day
+
+
+def test_discrepancy_growth_short_horizons_cannot_rule_out_is_kept():
+    """Residuals of 1-6-day forecasts with no growth: the most likely growth is near 0, but the
+    intervals use the largest growth whose profile deviance is within chi2(1, 0.9) of the
+    best (here computed by brute force over a grid of base_sd)."""
+    rng = np.random.default_rng(5)
+    h = rng.integers(1, 7, 120).astype(float)
+    model_sd = np.full(len(h), 0.1)
+    residuals = rng.normal(0, np.sqrt(0.1**2 + 0.2**2), len(h))
+    fitted = Discrepancy.fit(residuals, model_sd, h)
+    assert fitted.growth_mle_per_day < 0.2 * fitted.growth_per_day
+    assert fitted.longest_horizon_days == 6.0
+
+    def profile(growth: float) -> float:
+        base2 = np.linspace(0.0, 0.2, 4001)[:, None]
+        var = model_sd**2 + base2 + growth * h + 1e-8
+        return float(np.min(np.sum(np.log(var) + residuals**2 / var, axis=1)))
+
+    best = profile(fitted.growth_mle_per_day)
+    assert profile(fitted.growth_per_day) - best == pytest.approx(2.7055, abs=0.02)
+    assert fitted.sd(np.array([60.0]))[0] > 2 * fitted.sd(np.array([0.0]))[0]
 
 
 def test_wis_of_a_point_forecast_is_the_absolute_log_error():
