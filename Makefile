@@ -54,7 +54,6 @@ lint: $(DEV_STAMP)
 # against git revision main (BENCH_BASELINE=REF) at full and calibration scale (~25 min on 2
 # cores). Repeats: ARGS="--repeats-full 1 --repeats-cal 5", or --quick for a smoke test.
 bench: $(DEV_STAMP)
-	$(PY) -c "import flee.flee" 2>/dev/null || $(PY) -m pip install -q flee mpich
 	$(PY) benchmarks/run.py $(ARGS)
 
 clean:
