@@ -199,10 +199,14 @@ def job_key(job: Job) -> str:
     return fingerprint(repr(job), job.config.network.data_dir)[:20]
 
 
+def stored_path(job: Job, store: str | Path) -> Path:
+    return Path(store) / f"{job.scenario}_seed{job.seed}_{job_key(job)}.pkl"
+
+
 def run_stored(item: tuple[Job, str]) -> dict[str, Any]:
     """`run_job`, or the result an interrupted earlier call stored for the same job."""
     job, store = item
-    path = Path(store) / f"{job.scenario}_seed{job.seed}_{job_key(job)}.pkl"
+    path = stored_path(job, store)
     with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError):
         return pickle.loads(path.read_bytes())
     result = run_job(job)
@@ -357,6 +361,10 @@ def compare(cfg: DictConfig) -> Path:
     output_root = Path(str(cfg.output_root))
     check_writable(output_root, need_bytes=5_000_000 + 100_000 * len(jobs))  # before any run
     store = output_root / f".{cfg.name}.runs"  # each run's result as it finishes (resume)
+    stored = sum(stored_path(job, store).is_file() for job in jobs)
+    if stored:
+        log.info("resuming: %d of %d runs stored by an interrupted earlier call", stored,
+                 len(jobs))
     results = run_many(run_stored, [(job, str(store)) for job in jobs], parallel,
                        desc="policies x seeds", progress=bool(cfg.progress))
     seconds = time.perf_counter() - started

@@ -105,9 +105,12 @@ def test_a_comparison_killed_at_a_random_moment_resumes_to_identical_results(tmp
     time.sleep(moment)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    stored = len(list((interrupted / ".c.runs").glob("*.pkl")))
     again = subprocess.run(compare_command(interrupted), cwd=ROOT, capture_output=True,
                            text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
+    if stored:  # the re-run took the stored runs instead of computing them again
+        assert f"resuming: {stored} of 4 runs stored" in again.stdout + again.stderr
     for name in REPORT_FILES:
         assert (interrupted / "c" / name).read_bytes() == (reference / "c" / name).read_bytes(), \
             f"{name}: killed after {moment:.1f} s of {duration:.1f}"
