@@ -24,7 +24,7 @@ from sim.config import CONF_DIR, to_sim_config
 from sim.errors import InputError
 from sim.model import MobilisationModel
 from sim.outputs import write_outputs
-from sim.parallel import exit_with_parent
+from sim.parallel import exit_with_parent, start_loky_workers_watching_their_parent
 from sim.preflight import preflight
 from sim.sweep import (
     SUMMARY_FILE,
@@ -112,6 +112,7 @@ if __name__ == "__main__":
     except InputError as err:
         print(f"invalid input: {err}", file=sys.stderr)
         sys.exit(INPUT_ERROR_EXIT)
+    start_loky_workers_watching_their_parent()  # a multirun's workers (hydra-joblib-launcher)
     main()
     # after a multirun: non-zero when a job failed (its results are in sweep_summary.csv)
     sys.exit(SweepSummary.exit_code())

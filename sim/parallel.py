@@ -157,7 +157,8 @@ def run_many[T, R](func: Callable[[T], R], items: Sequence[T],
                 results = Parallel(**kwargs)(delayed(func)(item) for item in items)
                 bar.update(len(items))
                 return results
-            parallel_ = Parallel(return_as="generator_unordered", **kwargs)
+            parallel_ = Parallel(return_as="generator_unordered", initializer=exit_with_parent,
+                                 **kwargs)
             for i, value in parallel_(delayed(_indexed)(func, i, item)
                                       for i, item in enumerate(items)):
                 results[i] = value
@@ -194,6 +195,22 @@ def exit_with_parent(poll_seconds: float = 1.0) -> None:
         os._exit(1)  # orphaned: the results of the job in hand are written atomically or not
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def start_loky_workers_watching_their_parent() -> None:
+    """Make joblib's `loky` backend, as Hydra's joblib launcher uses it, run `exit_with_parent`
+    when each worker starts, not only when it gets its first job: a sweep SIGKILLed while its
+    workers were starting left them idle for loky's five-minute timeout. For a command's entry
+    point (it re-registers the backend name in this process), never called on import."""
+    from joblib import register_parallel_backend
+    from joblib.parallel import LokyBackend
+
+    class WatchingLokyBackend(LokyBackend):
+        def configure(self, *args: Any, **kwargs: Any) -> int:
+            kwargs.setdefault("initializer", exit_with_parent)
+            return super().configure(*args, **kwargs)
+
+    register_parallel_backend("loky", WatchingLokyBackend)
 
 
 # ---- per-process caches of the inputs ---------------------------------------------------------

@@ -49,3 +49,28 @@ def test_a_stop_condition_ends_the_run_after_that_day():
     departures = model.record.region["departures"].sum(axis=1)
     assert departures[model.day - 1] > 0 and departures[: model.day - 1].sum() == 0
     assert model.day < model.n_days
+
+
+def watcher_threads(_: int) -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == "exit-with-parent"]
+
+
+def test_workers_watch_their_parent_from_their_start_not_their_first_job():
+    """A sweep SIGKILLed while its loky workers were starting left them idle for minutes: the
+    watch must start in the worker's initializer. A bare job (no exit_with_parent call of its
+    own) finds the watch running, in the launcher's loky backend and in run_many's."""
+    from joblib import Parallel, delayed, register_parallel_backend
+    from joblib.parallel import LokyBackend
+
+    from sim.parallel import start_loky_workers_watching_their_parent
+
+    start_loky_workers_watching_their_parent()
+    try:
+        found = Parallel(n_jobs=2, backend="loky")(delayed(watcher_threads)(i) for i in range(4))
+    finally:
+        register_parallel_backend("loky", LokyBackend)
+    assert all(names == ["exit-with-parent"] for names in found)
+    assert all(names == ["exit-with-parent"]
+               for names in run_many(watcher_threads, range(4), ParallelConfig(n_jobs=2)))
