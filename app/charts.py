@@ -4,7 +4,9 @@ paired difference, reported figures on the entries, the queue at one exit."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -65,6 +67,21 @@ def _finish(ax: Axes, title: str, ylabel: str) -> None:
     ax.legend(fontsize=7, loc="upper right")
 
 
+def _stacks(comp: Comparison, series: Callable[[Any], np.ndarray]) -> dict[str, np.ndarray]:
+    """[runs, days] of `series(run)` for 2022 and the scenario."""
+    return {label: np.vstack([series(r) for r in comp.of(label)])
+            for label in (BASELINE_LABEL, comp.scenario)}
+
+
+def _banded_figure(comp: Comparison, series: Callable[[Any], np.ndarray],
+                   height: float) -> tuple[Figure, Axes]:
+    """One panel: 2022 and the scenario, medians and bands of `series(run)`."""
+    fig = Figure(figsize=(10, height), dpi=80, layout="constrained")
+    ax = fig.add_subplot()
+    _bands(ax, comp.dates, _stacks(comp, series), band_words(comp))
+    return fig, ax
+
+
 def band_words(comp: Comparison) -> str:
     n = len(comp.of(comp.scenario))
     over = "posterior particles and seeds" if comp.over_posterior else "seeds"
@@ -75,9 +92,7 @@ def departures_figure(comp: Comparison) -> Figure:
     fig = Figure(figsize=(10, 6.4), dpi=80, layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     words = band_words(comp)
-    stacks = {label: np.vstack([r.departures for r in comp.of(label)])
-              for label in (BASELINE_LABEL, comp.scenario)}
-    _bands(top, comp.dates, stacks, words)
+    _bands(top, comp.dates, _stacks(comp, lambda r: r.departures), words)
     _finish(top, "Men leaving Russia each day", "people a day")
     diff = np.vstack([own.departures - base.departures for own, base in comp.paired()])
     lo, mid, hi = band(diff)
@@ -91,11 +106,7 @@ def departures_figure(comp: Comparison) -> Figure:
 
 
 def entries_figure(comp: Comparison, country: int, name: str) -> Figure:
-    fig = Figure(figsize=(10, 3.8), dpi=80, layout="constrained")
-    ax = fig.add_subplot()
-    stacks = {label: np.vstack([r.entries[:, country] for r in comp.of(label)])
-              for label in (BASELINE_LABEL, comp.scenario)}
-    _bands(ax, comp.dates, stacks, band_words(comp))
+    fig, ax = _banded_figure(comp, lambda r: r.entries[:, country], height=3.8)
     reported = reported_daily_entries()
     mine = reported[reported["destination"] == name]
     if len(mine):
@@ -107,10 +118,6 @@ def entries_figure(comp: Comparison, country: int, name: str) -> Figure:
 
 
 def queue_figure(comp: Comparison, gate: int, name: str) -> Figure:
-    fig = Figure(figsize=(10, 3.6), dpi=80, layout="constrained")
-    ax = fig.add_subplot()
-    stacks = {label: np.vstack([r.queue[:, gate] for r in comp.of(label)])
-              for label in (BASELINE_LABEL, comp.scenario)}
-    _bands(ax, comp.dates, stacks, band_words(comp))
+    fig, ax = _banded_figure(comp, lambda r: r.queue[:, gate], height=3.6)
     _finish(ax, f"Queue at {name} at the end of each day", "people queued")
     return fig
