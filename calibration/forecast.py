@@ -33,6 +33,7 @@ import pandas as pd
 
 # chi-square(1) quantile 0.90: a one-sided 95 % profile-likelihood bound
 CHI2_1_90 = 2.705543
+MAX_GROWTH = 10.0  # log-variance a day: beyond any forecast worth making
 # central intervals of the WIS (the hubs use 23 quantiles; the ensembles here support fewer)
 WIS_ALPHAS = np.array([0.1, 0.2, 0.5, 0.8])
 HORIZON_BINS: tuple[tuple[int, float, str], ...] = (
@@ -99,14 +100,15 @@ class Discrepancy:
                                      method="bounded")
             return min(fitted.fun, deviance(0.0, g)) - best.fun - CHI2_1_90
 
-        upper, high = growth, max(growth, 1e-6)
-        while profile_excess(high) < 0 and high < 10.0:
+        # the bound lies above the most likely growth (where the excess is -CHI2_1_90): bracket
+        # it, or keep the bracket's end if not even a growth of MAX_GROWTH can be ruled out
+        high = max(growth, 1e-6)
+        while profile_excess(high) < 0 and high < MAX_GROWTH:
             high *= 4.0
-        if profile_excess(high) >= 0 and high > growth:
-            low = growth if profile_excess(growth) < 0 else 0.0
-            upper = brentq(profile_excess, low, high, xtol=1e-7) if low < high else growth
+        upper = brentq(profile_excess, growth, high, xtol=1e-7) if profile_excess(high) > 0 \
+            else high
         return cls(base_sd=float(np.sqrt(base2)) if base2 > 1e-8 else 0.0,
-                   growth_per_day=float(max(upper, growth)), fitted_on=fitted_on,
+                   growth_per_day=float(upper), fitted_on=fitted_on,
                    growth_mle_per_day=growth, longest_horizon_days=float(h.max()))
 
     def to_json(self, path: Path) -> None:
