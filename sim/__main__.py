@@ -20,6 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from sim.atomic import remove_temporaries_of_killed_writers
 from sim.config import CONF_DIR, to_sim_config
 from sim.errors import InputError
 from sim.model import MobilisationModel
@@ -55,6 +56,8 @@ def run_sweep_job(cfg: DictConfig, folder: Path) -> dict:
     except Exception as err:  # an unresolvable interpolation, say: a failure of this job only
         fingerprint = ""
         return _failed(folder, fingerprint, overrides, err, 0.0)
+    if remove_temporaries_of_killed_writers(folder):  # the folder is this job's alone
+        log.info("removed the temporary files of an interrupted earlier run: %s", folder)
     if job_is_complete(folder, fingerprint):
         previous = read_json(folder / SUMMARY_FILE) or {}
         write_job_status(folder, "complete", fingerprint, action="skipped", overrides=overrides,

@@ -46,6 +46,23 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         fh.write(text)
 
 
+def remove_temporaries_of_killed_writers(folder: str | Path) -> list[Path]:
+    """Delete the temporary files and folders (`.<name>.<random>.tmp`) that a writer killed
+    mid-write (SIGKILL, the OOM killer) left in `folder`; returns what was removed.
+
+    Only for a folder one process writes at a time, such as a sweep job's own folder: a
+    temporary of a writer still running would be removed from under it.
+    """
+    removed = []
+    for leftover in Path(folder).glob(".*.tmp"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_folder(final: Path) -> Iterator[Path]:
     """Yield a temporary folder beside `final`; on success it replaces `final` in one rename.

@@ -189,12 +189,17 @@ def test_rerun_sweep_runs_only_the_jobs_not_complete(sweep):
     jobs = job_dirs(folder)
     interrupted = jobs["historical,2"]
     (interrupted / "summary.json").unlink()  # as if killed before writing its results
+    # what a writer SIGKILLed mid-write leaves: in the job that re-runs and in one complete
+    leftovers = [interrupted / ".daily.csv.k1ll3d.tmp", jobs["open,1"] / ".job_status.json.x.tmp"]
+    for leftover in leftovers:
+        leftover.write_text("half a file")
     before = {k: (j / "summary.json").stat().st_mtime_ns for k, j in jobs.items()
               if k != "historical,2"}
     proc = run_sim("-m", "policy=open,historical", "seed=1,2", *TINY,
                    f"hydra.sweep.dir={folder}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (interrupted / "summary.json").exists()
+    assert not [p for p in leftovers if p.exists()], "a killed writer's temporary was kept"
     for key, mtime in before.items():
         assert (jobs[key] / "summary.json").stat().st_mtime_ns == mtime, key
     table = pd.read_csv(folder / "sweep_summary.csv").set_index("job")
