@@ -42,7 +42,7 @@ def export_network(folder: Path, scale: float, seed: int = 1) -> tuple[dict[str,
     world = build_world(cfg.network)
     policy = compile_policy(cfg.policy, world, make_strata(list(cfg.population.age_bands)),
                             start, end)
-    timeline = make_timeline(cfg.behaviour, start, policy.n_days)
+    timeline = make_timeline(cfg.behaviour, start, policy.n_days, world)
     announcement_day = int(np.argmax(timeline.exposure > 0))
     paths = export_flee(world, folder, policy, network=cfg.network, scale=scale,
                         start_date=start, announcement_day=announcement_day)

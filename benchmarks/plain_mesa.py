@@ -88,7 +88,7 @@ class PlainMesaModel(mesa.Model):
         w = self.world = build_world(cfg.network)
         s = self.strata = make_strata(list(cfg.population.age_bands))
         self.policy = compile_policy(cfg.policy, w, s, start, end)
-        self.timeline = make_timeline(beh, start, self.n_days)
+        self.timeline = make_timeline(beh, start, self.n_days, w)  # the call-up course
         rc = self.routes = RouteChoice(w, s, beh)
         counts = initial_counts(w, s, cfg.population, np.random.default_rng(cfg.seed))
         self.initial = np.maximum(counts.sum(axis=1), 1)
