@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.atomic import atomic_write_text
+
 # chi-square(1) quantile 0.90: a one-sided 95 % profile-likelihood bound
 CHI2_1_90 = 2.705543
 MAX_GROWTH = 10.0  # log-variance a day: beyond any forecast worth making
@@ -103,18 +105,17 @@ class Discrepancy:
         # the bound lies above the most likely growth (where the excess is -CHI2_1_90): bracket
         # it, or keep the bracket's end if not even a growth of MAX_GROWTH can be ruled out
         high = max(growth, 1e-6)
-        while profile_excess(high) < 0 and high < MAX_GROWTH:
+        excess = profile_excess(high)
+        while excess < 0 and high < MAX_GROWTH:
             high *= 4.0
-        upper = brentq(profile_excess, growth, high, xtol=1e-7) if profile_excess(high) > 0 \
-            else high
+            excess = profile_excess(high)
+        upper = brentq(profile_excess, growth, high, xtol=1e-7) if excess > 0 else high
         return cls(base_sd=float(np.sqrt(base2)) if base2 > 1e-8 else 0.0,
                    growth_per_day=float(upper), fitted_on=fitted_on,
                    growth_mle_per_day=growth, longest_horizon_days=float(h.max()))
 
     def to_json(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=1))
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(dataclasses.asdict(self), indent=1))
 
     @classmethod
     def from_json(cls, path: Path) -> Discrepancy:
