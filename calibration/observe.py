@@ -12,7 +12,8 @@ Conventions (the agencies' counts include everyone who crossed, so do these):
 - entered_destination = people fleeing who entered + ordinary travellers who entered
   (+ people arriving onward from a third country, for a country-level row);
 - left_destination_onward = people fleeing who moved on or returned + ordinary travellers
-  going home;
+  going home; a row counted at the border with Russia (`counted_at_russian_border`) sees only
+  those going back to Russia, and its entries leave out people arriving from third countries;
 - left_russia = people passing Russian exit control (fleeing + ordinary) at the exits;
 - both_directions = crossings from Russia into the country + crossings back to Russia;
 - net = entered - left over the period; a `cumulative` net figure without a start date is the
@@ -270,6 +271,10 @@ class Target:
     group: str = ""  # rows measuring the same quantity share a group
     weight: float = 1.0  # 1 / size of its group
     extrapolated_days: int = 0
+    # counted at the border with Russia (named posts, the land border, 'eastern border'): people
+    # leaving the country there go back to Russia; moves onward to third countries cross other
+    # borders and are not in the count (`counted_at_russian_border`)
+    at_russian_border: bool = False
 
     @property
     def id(self) -> str:
@@ -353,6 +358,14 @@ def crossing_scope(crossing: str) -> str:
     return "all"
 
 
+def counted_at_russian_border(obs: Observation, scope: str) -> bool:
+    """Whether a row counts crossings of the border with Russia only: named exits (Russia's
+    posts and air routes), the land border (every land exit of the model is on Russia's) or the
+    'eastern border' (the Finnish and Baltic border guards' name for it). Leaving the country
+    there means going back to Russia."""
+    return bool(obs.post_ids) or scope == "land" or "eastern border" in _norm(obs.crossing)
+
+
 def map_observations(observations: Iterable[Observation], geo: Geography,
                      dates: Sequence[dt.date], baseline_days: int,
                      max_extrapolated_days: int = 31,
@@ -396,6 +409,7 @@ def _map_one(obs: Observation, geo: Geography, start: dt.date, end: dt.date, bas
     countries, all_russia, reason = resolve_destination(obs.destination, geo)
     if countries is None:
         return reason, None
+    scope = crossing_scope(obs.crossing)
     if obs.post_ids:
         gates, reason = resolve_posts(obs.post_ids, countries, all_russia, geo)
         if gates is None:
@@ -405,7 +419,6 @@ def _map_one(obs: Observation, geo: Geography, start: dt.date, end: dt.date, bas
         gates = countries[geo.gate_country].copy()
         if all_russia:
             gates[:] = True
-        scope = crossing_scope(obs.crossing)
         every = gates.copy()
         if scope == "land":
             gates &= ~geo.gate_is_air
@@ -454,7 +467,8 @@ def _map_one(obs: Observation, geo: Geography, start: dt.date, end: dt.date, bas
             return (f"period starts {extra} days before the horizon (more than "
                     f"{max_extra} days of extrapolation)"), None
     return "", Target(obs=obs, countries=countries, gates=gates, by_posts=by_posts,
-                      all_russia=all_russia, first=first, last=last, extrapolated_days=extra)
+                      all_russia=all_russia, first=first, last=last, extrapolated_days=extra,
+                      at_russian_border=counted_at_russian_border(obs, scope))
 
 
 def group_key(t: Target) -> str:
@@ -522,10 +536,10 @@ class Series:
             entered = self.entered_from_russia[:, m].sum(axis=1)
             back = self.back_to_russia[:, m].sum(axis=1)
             left = self.left_country[:, m].sum(axis=1)
-            if d == "both_directions":  # crossings of the border with Russia only
-                return entered + back
-            if not t.all_russia:
-                entered = entered + self.entered_onward[:, m].sum(axis=1)
+            if not (t.all_russia or t.at_russian_border or d == "both_directions"):
+                entered = entered + self.entered_onward[:, m].sum(axis=1)  # by other borders
+        if t.at_russian_border:  # crossings of the border with Russia only, in both directions
+            left = back
         if d == "entered_destination":
             return entered
         if d == "left_destination_onward":

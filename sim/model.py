@@ -422,7 +422,8 @@ class MobilisationModel(mesa.Model):
         n_g = w.n_gates
         rng_normal, rng_border = self.streams["normal"], self.streams["border"]
         normal_today = (w.gate_normal * pol.normal_factor[t] * pol.open[t] * self.scale
-                        * self.timeline.normal_traffic[t])
+                        * self.timeline.normal_traffic[t]
+                        * self._normal_joining_share(t))
         arrived_normal = rng_normal.poisson(normal_today)
         self.normal_queue[:, t] += arrived_normal
         rec.gate["arrived_normal"][t] = arrived_normal
@@ -474,6 +475,18 @@ class MobilisationModel(mesa.Model):
                                                         minlength=w.n_countries)
         wait = np.maximum(t + 0.5 - p.t_arrive[entered], 0.0)
         rec.gate["wait_days_sum"][t] = np.bincount(gate[crossing], weights=wait, minlength=n_g)
+
+    def _normal_joining_share(self, t: int) -> np.ndarray:
+        """[G] share of today's ordinary travellers who still set out for each land post, given
+        its wait as known with the information delay. An ordinary trip can be put off: each
+        traveller tolerates an exponentially distributed wait with mean `normal_patience_days`
+        (the same patience after which a queued traveller gives up), so a known wait W keeps
+        exp(-W / patience) of them; 1 with no queue. On air routes ticket holders board before
+        the people waiting for a seat, so a queue there does not deter them."""
+        known = max(t - self.config.behaviour.info_delay_days, 0)
+        patience = float(self.config.network.normal_patience_days)
+        share = np.exp(-self.wait_estimate[known] / patience)
+        return np.where(self.world.gate_mode == AIR, 1.0, share)
 
     def _normal_give_up(self, t: int) -> None:
         """Ordinary travellers still queued `normal_patience_days` after joining leave the queue

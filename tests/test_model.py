@@ -8,6 +8,7 @@ import pytest
 
 from sim.config import ActionConfig, ActionKind
 from sim.model import MobilisationModel
+from sim.network import AIR
 from sim.outputs import daily_table
 from sim.population import State
 
@@ -46,6 +47,33 @@ def test_ordinary_demand_above_capacity_does_not_queue_for_ever():
     patience = model.config.network.normal_patience_days
     assert rec["normal_gave_up"][:, g].sum() > 0
     assert rec["queue_normal"][:, g].max() <= (patience + 1) * rec["arrived_normal"][:, g].max()
+
+
+def test_ordinary_travellers_put_off_trips_to_a_known_queue():
+    """Each ordinary traveller tolerates an exponential wait with mean `normal_patience_days`:
+    at a land post's known wait W, exp(-W / patience) of a day's ordinary travellers set out. The
+    day's arrivals are Poisson, so their sum is within 4 SE of the hand-computed expectation,
+    and far from what they would be with no one put off."""
+    cfg = with_actions(small_config("policy=open", "population.scale=0.05"), ActionConfig(
+        kind=ActionKind.capacity_factor, targets=["GE-01"], start="2022-09-14", factor=0.3))
+    model = run_checked(MobilisationModel(cfg))
+    g = model.world.gate_index()["GE-01"]
+    days = np.arange(model.n_days)
+    known = np.maximum(days - model.config.behaviour.info_delay_days, 0)
+    setting_out = np.exp(-model.wait_estimate[known, g] / cfg.network.normal_patience_days)
+    assert setting_out.min() < 0.8  # the queue is long enough to matter
+    pol = model.policy
+    would_travel = (model.world.gate_normal[g] * pol.normal_factor[days, g] * pol.open[days, g]
+                    * model.scale * model.timeline.normal_traffic[days])
+    expected = (would_travel * setting_out).sum()
+    arrived = model.record.gate["arrived_normal"][:, g].sum()
+    assert abs(arrived - expected) < 4 * np.sqrt(expected)
+    assert would_travel.sum() - arrived > 4 * np.sqrt(would_travel.sum())
+    # ticket holders board first on air routes: a queue of people waiting for seats does not
+    # deter them
+    air = model.world.gate_mode == AIR
+    model.wait_estimate[:] = 5.0
+    assert (model._normal_joining_share(model.n_days - 1)[air] == 1.0).all()
 
 
 def test_states_add_up_to_the_departures(historical_run):

@@ -146,12 +146,34 @@ def test_post_rows_attribute_departures_by_share_of_entries():
     a2 = [2, 2, 7, 2 + 4, 7]
     air = [3, 3, 5, 3 + 2, 5]
     share = sum(a1) / (sum(a1) + sum(a2) + sum(air))
+    # a post on Russia's border sees those going back to Russia (1 fleeing + 8 ordinary on
+    # day 4), not the 2 moving on to a third country
     assert simulated(obs(posts="AA-01", direction="left_destination_onward")) == (
-        pytest.approx(share * 11 * 2))
+        pytest.approx(share * (1 + 8) * 2))
     assert simulated(obs(posts="AA-01", direction="both_directions")) == pytest.approx(
         (34 + share * (1 + 8)) * 2)
     assert simulated(obs(posts="AA-01", direction="net")) == pytest.approx(
-        (34 - share * 11) * 2)
+        (34 - share * (1 + 8)) * 2)
+
+
+@pytest.mark.parametrize(("crossing", "expected"), [
+    # a country's own count of everyone leaving: onward moves (2) + back to Russia (1 + 8)
+    ("all", (2 + 1 + 8) * 2),
+    # counted at the border with Russia: only those going back to Russia
+    ("all eastern border", (1 + 8) * 2),
+])
+def test_departures_counted_at_the_border_with_russia_are_returns(crossing, expected):
+    assert simulated(obs(direction="left_destination_onward", crossing=crossing)) == (
+        pytest.approx(expected))
+
+
+def test_entries_counted_at_the_border_with_russia_leave_out_onward_arrivals():
+    # day 4: 37 fleeing + 9 ordinary from Russia; the 3 arriving onward from a third country
+    # cross another border
+    assert simulated(obs(crossing="all eastern border")) == pytest.approx((37 + 9) * 2)
+    assert simulated(obs(direction="net", kind="period_total", start="2022-09-22",
+                         crossing="all eastern border")) == pytest.approx(
+        ((32 - 9) + (46 - 9)) * 2)
 
 
 def test_vehicles_and_waits():
