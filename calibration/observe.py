@@ -12,8 +12,7 @@ Conventions (the agencies' counts include everyone who crossed, so do these):
 - entered_destination = people fleeing who entered + ordinary travellers who entered
   (+ people arriving onward from a third country, for a country-level row);
 - left_destination_onward = people fleeing who moved on or returned + ordinary travellers
-  going home; a row counted at the border with Russia (`counted_at_russian_border`) sees only
-  those going back to Russia, and its entries leave out people arriving from third countries;
+  going home (only those going back to Russia if counted at its border);
 - left_russia = people passing Russian exit control (fleeing + ordinary) at the exits;
 - both_directions = crossings from Russia into the country + crossings back to Russia;
 - net = entered - left over the period; a `cumulative` net figure without a start date is the
@@ -229,17 +228,19 @@ class Geography:
     country_ids: list[str]
     country_names: list[str]
     return_country: int  # index of Russia
+    country_schengen: np.ndarray | None = None  # [C] bool: a Schengen state
 
     @classmethod
     def from_world(cls, world) -> Geography:
-        from sim.network import AIR
+        from sim.network import AIR, DOCUMENT_LEVELS
 
+        schengen = np.asarray(world.country_documents) == DOCUMENT_LEVELS.index("schengen_visa")
         return cls(gate_ids=list(world.gate_ids), gate_site=list(world.gate_site),
                    gate_is_air=np.asarray(world.gate_mode) == AIR,
                    gate_country=np.asarray(world.gate_country),
                    country_ids=list(world.country_ids),
                    country_names=list(world.country_names),
-                   return_country=int(world.return_country))
+                   return_country=int(world.return_country), country_schengen=schengen)
 
     @property
     def n_gates(self) -> int:
@@ -271,10 +272,7 @@ class Target:
     group: str = ""  # rows measuring the same quantity share a group
     weight: float = 1.0  # 1 / size of its group
     extrapolated_days: int = 0
-    # counted at the border with Russia (named posts, the land border, 'eastern border'): people
-    # leaving the country there go back to Russia; moves onward to third countries cross other
-    # borders and are not in the count (`counted_at_russian_border`)
-    at_russian_border: bool = False
+    at_russian_border: bool = False  # see `counted_at_russian_border`
 
     @property
     def id(self) -> str:
@@ -358,12 +356,14 @@ def crossing_scope(crossing: str) -> str:
     return "all"
 
 
-def counted_at_russian_border(obs: Observation, scope: str) -> bool:
-    """Whether a row counts crossings of the border with Russia only: named exits (Russia's
-    posts and air routes), the land border (every land exit of the model is on Russia's) or the
-    'eastern border' (the Finnish and Baltic border guards' name for it). Leaving the country
-    there means going back to Russia."""
-    return bool(obs.post_ids) or scope == "land" or "eastern border" in _norm(obs.crossing)
+def counted_at_russian_border(obs: Observation, scope: str, countries: np.ndarray,
+                              geo: Geography) -> bool:
+    """Whether a row counts only crossings of the border with Russia (people leaving there go
+    back to Russia): named exits (Russia's posts and air routes), the 'eastern border' (the
+    Finnish and Baltic border guards' term) or the land border of a Schengen state (no other)."""
+    land_of_schengen = (scope == "land" and geo.country_schengen is not None
+                        and geo.country_schengen[countries].all())
+    return bool(obs.post_ids or "eastern border" in _norm(obs.crossing) or land_of_schengen)
 
 
 def map_observations(observations: Iterable[Observation], geo: Geography,
@@ -468,7 +468,7 @@ def _map_one(obs: Observation, geo: Geography, start: dt.date, end: dt.date, bas
                     f"{max_extra} days of extrapolation)"), None
     return "", Target(obs=obs, countries=countries, gates=gates, by_posts=by_posts,
                       all_russia=all_russia, first=first, last=last, extrapolated_days=extra,
-                      at_russian_border=counted_at_russian_border(obs, scope))
+                      at_russian_border=counted_at_russian_border(obs, scope, countries, geo))
 
 
 def group_key(t: Target) -> str:

@@ -4,6 +4,7 @@ validation of observations files."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
@@ -165,6 +166,21 @@ def test_post_rows_attribute_departures_by_share_of_entries():
 def test_departures_counted_at_the_border_with_russia_are_returns(crossing, expected):
     assert simulated(obs(direction="left_destination_onward", crossing=crossing)) == (
         pytest.approx(expected))
+
+
+def test_land_counts_of_a_schengen_state_are_at_the_border_with_russia():
+    """A Schengen state checks no other land border: its land exits are returns to Russia. A
+    land count elsewhere (Georgia: Armenia, Turkey) includes the moves onward."""
+    entries = {"AA-01": 4 + 4 + 14 + 21 + 34, "AA-02": 2 + 2 + 7 + 6 + 7, "AIR": 3 + 3 + 5 + 5 + 5}
+    land_share = (entries["AA-01"] + entries["AA-02"]) / sum(entries.values())
+    row = obs(direction="left_destination_onward", crossing="all land border")
+    results = Results(FakeRecord(), SCALE, world=None)
+    for schengen, expected in ((True, land_share * (1 + 8) * 2),
+                               (False, land_share * (2 + 1 + 8) * 2)):
+        geo = dataclasses.replace(GEO, country_schengen=np.array([schengen, False, False]))
+        mapping = map_observations([row], geo, DATES, BASELINE_DAYS)
+        value = simulate_targets(mapping.targets, results, geo, PPV, BASELINE_DAYS)[0]
+        assert value == pytest.approx(expected)
 
 
 def test_entries_counted_at_the_border_with_russia_leave_out_onward_arrivals():
