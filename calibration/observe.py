@@ -522,6 +522,8 @@ class Series:
         d = t.obs.direction
         if d == "left_russia":
             return self.left_russia[:, t.gates].sum(axis=1)
+        # counted at the border with Russia: only those going back to Russia leave through it
+        leaving = self.back_to_russia if t.at_russian_border else self.left_country
         if t.by_posts:
             # the model does not remember which post someone entered by: people leaving the
             # country are attributed to the posts in proportion to the entries so far
@@ -530,16 +532,14 @@ class Series:
             entered = self.entered_gate[:, t.gates].sum(axis=1)
             share = self._share(t.gates, countries)
             back = share * self.back_to_russia[:, countries].sum(axis=1)
-            left = share * self.left_country[:, countries].sum(axis=1)
+            left = share * leaving[:, countries].sum(axis=1)
         else:
             m = t.countries
             entered = self.entered_from_russia[:, m].sum(axis=1)
             back = self.back_to_russia[:, m].sum(axis=1)
-            left = self.left_country[:, m].sum(axis=1)
+            left = leaving[:, m].sum(axis=1)
             if not (t.all_russia or t.at_russian_border or d == "both_directions"):
                 entered = entered + self.entered_onward[:, m].sum(axis=1)  # by other borders
-        if t.at_russian_border:  # crossings of the border with Russia only, in both directions
-            left = back
         if d == "entered_destination":
             return entered
         if d == "left_destination_onward":
