@@ -44,7 +44,7 @@ def posterior_samples(cfg: DictConfig, problem) -> pd.DataFrame:
         if "weight" not in posterior:
             posterior["weight"] = 1.0
         known = {p.name for p in problem.params}
-        unknown = set(posterior.columns) - known - {"weight", "distance", "generation"}
+        unknown = set(posterior.columns) - known - {"weight", "distance", "generation", "chain"}
         if unknown:  # e.g. a variant's posterior scored without the variant's parameters
             raise InputError(f"{path}: columns {sorted(unknown)} are not parameters of this "
                              "evaluation (conf/calibration/parameters.yaml); score a variant's "

@@ -80,11 +80,15 @@ class OriginForecast:
         work = project_path(cfg.work_dir) / f"origin_{origin.isoformat()}"
         train, test = split_observations(project_path(cfg.observations), origin, self.folder)
         calibration_dir = self.folder / "calibration"
+        settings = ["predict.model_error=residuals", "predict.discrepancy=null",
+                    *cfg.calibrate_overrides, f"observations={train}", "conf_dir=null"]
         self.cal_cfg = compose("calibrate", overrides=[
-            "predict.model_error=residuals", "predict.discrepancy=null",
-            *cfg.calibrate_overrides, f"observations={train}", f"out_dir={calibration_dir}",
-            f"work_dir={work}", "conf_dir=null"])
-        self.trained = calibrate(self.cal_cfg)
+            *settings, f"out_dir={calibration_dir}", f"work_dir={work}"])
+        if cfg.chains:
+            self.trained = calibrate_chains(settings, [int(c) for c in cfg.chains],
+                                            calibration_dir, work)
+        else:
+            self.trained = calibrate(self.cal_cfg)
         model_overrides = "[" + ",".join(f"'{o}'" for o in self.cal_cfg.model_overrides) + "]"
         self.eval_cfg = compose("evaluate", overrides=[
             *cfg.evaluate_overrides, f"observations={test}",
@@ -108,6 +112,43 @@ class OriginForecast:
 
     def rows_up_to(self, last: dt.date | None) -> np.ndarray:
         return np.array([last is None or (d is not None and d <= last) for d in self.dates])
+
+
+def calibrate_chains(settings: list[str], seeds: list[int], calibration_dir: Path,
+                     work: Path) -> dict:
+    """Independent calibrations (ABC seeds `seeds`, each in calibration_dir/chain_<seed>) whose
+    posteriors are pooled into calibration_dir/posterior.csv, every chain with an equal share
+    of the weight. Returns their summaries' training fit and model error, averaged."""
+    from hydra import compose
+
+    summaries, posteriors = [], []
+    for seed in seeds:
+        chain_cfg = compose("calibrate", overrides=[
+            *settings, f"abc.seed={seed}", f"out_dir={calibration_dir / f'chain_{seed}'}",
+            f"work_dir={work / f'chain_{seed}'}"])
+        summaries.append(calibrate(chain_cfg))
+        posteriors.append(pd.read_csv(calibration_dir / f"chain_{seed}" / "posterior.csv"))
+    pooled = pool_posteriors(posteriors, seeds)
+    calibration_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(calibration_dir / "posterior.csv",
+                      pooled.to_csv(index=False, float_format="%.12g"))
+    fit = {k: float(np.mean([s["fit"][k] for s in summaries])) for k in summaries[0]["fit"]}
+    trained = {"fit": fit, "chains": seeds,
+               "model_error_sd": float(np.mean([s["model_error_sd"] for s in summaries])),
+               "chain_fits": [s["fit"] for s in summaries]}
+    atomic_write_text(calibration_dir / "summary.json",
+                      json.dumps(trained, indent=1, default=str))
+    return trained
+
+
+def pool_posteriors(posteriors: list[pd.DataFrame], seeds: list[int]) -> pd.DataFrame:
+    """One weighted sample from several: each chain's weights rescaled to sum to 1 / chains,
+    and a `chain` column naming its ABC seed."""
+    parts = []
+    for seed, post in zip(seeds, posteriors, strict=True):
+        weight = post["weight"].to_numpy(float)
+        parts.append(post.assign(weight=weight / weight.sum() / len(posteriors), chain=seed))
+    return pd.concat(parts, ignore_index=True)
 
 
 def fit_discrepancy(earlier: list[OriginForecast], known_by: dt.date | None) -> Discrepancy:
@@ -164,6 +205,7 @@ def run_holdout(cfg: DictConfig) -> dict:
         "by_horizon": summarise(split_table, "horizon").to_dict(orient="records"),
         "discrepancy_all_origins": final.__dict__,
         "calibrate_overrides": list(cfg.calibrate_overrides),
+        "chains": [int(c) for c in cfg.chains],
     }
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=1, default=str))
     _write_report(out_dir, summary, split_table)
@@ -184,11 +226,14 @@ def _write_report(out_dir: Path, summary: dict, split_table: pd.DataFrame) -> No
     by_country = summarise(split_table, "destination")[["destination", *cols]]
     by_horizon = summarise(split_table, "horizon")[["horizon", *cols]]
     disc = summary["discrepancy_all_origins"]
+    chains = (f"; the posteriors of {len(summary['chains'])} ABC chains pooled, seeds "
+              f"{summary['chains']}" if summary.get("chains") else "")
     text = "\n".join([
         "# Forecast test: rolling origins",
         "",
         f"`python -m experiments.holdout split_date={split}` (extra calibration settings: "
-        f"{summary['calibrate_overrides'] or 'none'}). Each origin: calibrated on the `fit` rows "
+        f"{summary['calibrate_overrides'] or 'none'}{chains}). Each origin: calibrated on the "
+        "`fit` rows "
         "dated up to it, its posterior ensemble scored on every `fit` row dated after it. "
         "Intervals: the runs (posterior particles x seeds) times the structural discrepancy "
         "fitted to the earlier origins' forecasts of rows known by the origin "

@@ -338,10 +338,24 @@ def test_a_list_element_is_calibrated_and_written_with_the_other_elements(tmp_pa
     assert written.behaviour.documents_multiplier == [0.25, *default[1:]]
 
 
+def test_pooled_posteriors_give_every_chain_an_equal_share():
+    """Chains of different sizes and weight scales: each contributes 1 / chains of the weight,
+    in the proportions it had."""
+    from calibration.holdout import pool_posteriors
+
+    first = pd.DataFrame({"a": [1.0, 2.0, 3.0], "weight": [1.0, 1.0, 2.0]})
+    second = pd.DataFrame({"a": [4.0], "weight": [7.0]})
+    pooled = pool_posteriors([first, second], [11, 12])
+    assert pooled["weight"].tolist() == pytest.approx([0.125, 0.125, 0.25, 0.5])
+    assert pooled["chain"].tolist() == [11, 11, 11, 12]
+    assert pooled["a"].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
 def test_holdout_command_end_to_end(tmp_path):
-    """Rolling origins: calibrate on the rows up to each origin, forecast the later ones with
-    intervals whose discrepancy comes from the earlier origins only; the report gives the
-    split's scores by destination and horizon and the rolling-origin table."""
+    """Rolling origins: calibrate on the rows up to each origin (two ABC chains, pooled),
+    forecast the later ones with intervals whose discrepancy comes from the earlier origins
+    only; the report gives the split's scores by destination and horizon and the rolling-origin
+    table."""
     tiny = ",".join(f"'{o}'" for o in TINY)
     calibrated = [ROOT / "conf" / g / "calibrated.yaml" for g in ("behaviour", "network")]
     before = [p.read_text() for p in calibrated]
@@ -349,7 +363,8 @@ def test_holdout_command_end_to_end(tmp_path):
         [sys.executable, "-m", "experiments.holdout", "split_date=2022-09-28",
          "origins=['2022-09-26']", f"out_dir={tmp_path / 'out'}",
          f"work_dir={tmp_path / 'work'}", f"calibrate_overrides=[{tiny}]",
-         "evaluate_overrides=['particles=2','seeds=1','scale=0.002','n_workers=1']"],
+         "evaluate_overrides=['particles=2','seeds=1','scale=0.002','n_workers=1']",
+         "chains=[1,2]"],
         capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "out"
@@ -363,9 +378,17 @@ def test_holdout_command_end_to_end(tmp_path):
         assert (scored["horizon_days"] >= 1).all()
         assert (scored["lower_50"] >= scored["lower"] - 1e-6).all()
         assert (scored["upper_50"] <= scored["upper"] + 1e-6).all()
-        trained_on = pd.read_csv(folder / "calibration" / "targets.csv")
-        assert not set(trained_on["id"]) & set(scored["id"])
+        # two independent calibrations, pooled with equal shares of the weight
+        pooled = pd.read_csv(folder / "calibration" / "posterior.csv")
+        chains = [pd.read_csv(folder / "calibration" / f"chain_{c}" / "posterior.csv")
+                  for c in (1, 2)]
+        assert len(pooled) == sum(len(c) for c in chains)
+        assert pooled.groupby("chain")["weight"].sum().to_numpy() == pytest.approx([0.5, 0.5])
+        for c in (1, 2):
+            trained_on = pd.read_csv(folder / "calibration" / f"chain_{c}" / "targets.csv")
+            assert not set(trained_on["id"]) & set(scored["id"])
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["chains"] == [1, 2]
     second = summary["rolling_origins"][1]
     assert "origins 2022-09-26" in json.dumps(summary) and second["origin"] == "2022-09-28"
     assert json.loads((out / "discrepancy.json").read_text())["base_sd"] >= 0
