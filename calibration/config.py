@@ -129,8 +129,8 @@ class HoldoutConfig:
     evaluate_overrides: list[str] = field(default_factory=list)
     # ABC seeds of independent calibrations whose posteriors are pooled at every origin (empty:
     # one calibration with the calibration's own seed). One ABC-SMC run of 100 particles leaves
-    # the test's score depending on its seed (docs/calibration.md section 6); pooled chains do
-    # not, at the cost of one calibration per chain
+    # the test's score depending on its seed (docs/calibration.md section 6); pooled chains
+    # depend on it less, at the cost of one calibration per chain
     chains: list[int] = field(default_factory=list)
 
 

@@ -45,6 +45,7 @@ from calibration.observe import read_observations
 from calibration.paths import project_path
 from calibration.pipeline import calibrate
 from sim.atomic import atomic_write_text
+from sim.errors import InputError
 
 log = logging.getLogger("holdout")
 
@@ -164,10 +165,21 @@ def fit_discrepancy(earlier: list[OriginForecast], known_by: dt.date | None) -> 
     return Discrepancy.fit(r, sd, h, w, fitted_on=label)
 
 
+def _iso_date(value: object, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"{field}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
 def run_holdout(cfg: DictConfig) -> dict:
-    split = dt.date.fromisoformat(str(cfg.split_date))
-    origins = sorted({*(dt.date.fromisoformat(str(o)) for o in cfg.origins
-                        if dt.date.fromisoformat(str(o)) < split), split})
+    chains = [int(c) for c in cfg.chains]
+    if len(set(chains)) != len(chains):  # before any calibration writes its folder
+        raise InputError(f"chains: {chains} repeats a seed; each chain needs its own (a repeated "
+                         "seed would overwrite its folder and count one chain twice)")
+    split = _iso_date(cfg.split_date, "split_date")
+    dates = [_iso_date(o, "origins") for o in cfg.origins]
+    origins = sorted({*(d for d in dates if d < split), split})
     out_dir = project_path(cfg.out_dir)
     forecasts = [OriginForecast(o, cfg) for o in origins]
     rolling, tables = [], {}

@@ -351,6 +351,21 @@ def test_pooled_posteriors_give_every_chain_an_equal_share():
     assert pooled["a"].tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
+@pytest.mark.parametrize(("setting", "message"), [
+    ("chains=[5,5]", "chains: [5, 5] repeats a seed"),
+    ("split_date=30.09.2022", "split_date: '30.09.2022' is not a date"),
+])
+def test_holdout_rejects_bad_settings_before_writing(tmp_path, setting, message):
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.holdout", f"out_dir={tmp_path / 'out'}",
+         f"work_dir={tmp_path / 'work'}", setting],
+        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2
+    assert message in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_holdout_command_end_to_end(tmp_path):
     """Rolling origins: calibrate on the rows up to each origin (two ABC chains, pooled),
     forecast the later ones with intervals whose discrepancy comes from the earlier origins
