@@ -86,8 +86,7 @@ class OriginForecast:
         self.cal_cfg = compose("calibrate", overrides=[
             *settings, f"out_dir={calibration_dir}", f"work_dir={work}"])
         if cfg.chains:
-            self.trained = calibrate_chains(settings, [int(c) for c in cfg.chains],
-                                            calibration_dir, work)
+            self.trained = calibrate_chains(settings, list(cfg.chains), calibration_dir, work)
         else:
             self.trained = calibrate(self.cal_cfg)
         model_overrides = "[" + ",".join(f"'{o}'" for o in self.cal_cfg.model_overrides) + "]"
@@ -217,7 +216,7 @@ def run_holdout(cfg: DictConfig) -> dict:
         "by_horizon": summarise(split_table, "horizon").to_dict(orient="records"),
         "discrepancy_all_origins": final.__dict__,
         "calibrate_overrides": list(cfg.calibrate_overrides),
-        "chains": [int(c) for c in cfg.chains],
+        "chains": chains,
     }
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=1, default=str))
     _write_report(out_dir, summary, split_table)
