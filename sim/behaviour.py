@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import BehaviourConfig, PressureCourse, parse_date, parse_datetime
+from sim.errors import ConfigError
 from sim.network import AIR, World
 from sim.policy import CompiledPolicy
 from sim.population import Strata
@@ -166,6 +167,17 @@ def peer_term(share_gone: np.ndarray, beh: BehaviourConfig) -> np.ndarray:
     return beh.peer_cap * np.tanh(linear / beh.peer_cap)
 
 
+def shifted_attractiveness(world: World, beh: BehaviourConfig) -> np.ndarray:
+    """[C] each country's attractiveness (countries.csv) plus its `attractiveness_shift`."""
+    values = world.country_attractiveness.astype(float)
+    for country, shift in beh.attractiveness_shift.items():
+        if country not in world.country_ids:
+            raise ConfigError(f"behaviour.attractiveness_shift.{country}",
+                              f"unknown country; the countries are {', '.join(world.country_ids)}")
+        values[world.country_ids.index(country)] += float(shift)
+    return values
+
+
 class RouteChoice:
     """Exit utilities and availability; see the module docstring for the form."""
 
@@ -176,7 +188,7 @@ class RouteChoice:
         # ln(capacity) is the size term of an aggregate alternative: splitting a crossing into
         # two posts of half the capacity leaves the choice between countries unchanged
         self.static_exit_utility = (
-            beh.beta_attractiveness * world.country_attractiveness[world.gate_country]
+            beh.beta_attractiveness * shifted_attractiveness(world, beh)[world.gate_country]
             + beh.beta_air * (world.gate_mode == AIR)
             + beh.beta_size * np.log(np.maximum(world.gate_capacity, 1.0)))
         budget = np.asarray(beh.budget_rub)[strata.means]  # [S]

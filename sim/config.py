@@ -28,6 +28,7 @@ from sim.validation import (
 )
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+MAX_SHIFT = 10.0  # the largest shift of a country's attractiveness (whose data are 0-1)
 MAX_FACTOR = 100.0  # the largest factor on a capacity or on ordinary traffic (config or policy)
 
 
@@ -176,6 +177,9 @@ class BehaviourConfig:
     beta_money: float = 1.5  # per budget of fare
     budget_rub: list[float] = field(default_factory=lambda: [30000.0, 120000.0, 500000.0])
     beta_attractiveness: float = 4.0
+    # added to a destination country's attractiveness (countries.csv, where it is an assumption):
+    # alternative-specific constants by country id, e.g. {GE: 0.5, KZ: -1.0}; none by default
+    attractiveness_shift: dict[str, float] = field(default_factory=dict)
     beta_air: float = 0.0  # alternative-specific constant of flying
     beta_size: float = 1.0  # on ln(capacity): an exit's "size" as an aggregate alternative
     beta_draft: float = 6.0  # per unit probability of call-up at the post (eligible men)
@@ -380,6 +384,8 @@ def validate_config(cfg: SimConfig) -> None:
             raise ConfigError(f"behaviour.{name}", f"{value} must be a positive number, or "
                               "null for no limit")
     _check_range("behaviour.reconsider_share", beh.reconsider_share, 0.0, 1.0)
+    for country, shift in beh.attractiveness_shift.items():
+        _check_range(f"behaviour.attractiveness_shift.{country}", shift, -MAX_SHIFT, MAX_SHIFT)
     for i, b in enumerate(beh.budget_rub):  # fares are divided by it: a rouble at least
         _check_range(f"behaviour.budget_rub[{i}]", b, 1.0)
     if len(beh.documents_multiplier) != 4:

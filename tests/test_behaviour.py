@@ -72,3 +72,35 @@ def test_categorical_draws_match_each_rows_shares():
     assert not ((rows == 0) & (cats == 1)).any() and not ((rows == 3) & (cats == 2)).any()
     assert abs(np.mean(cats[rows == 0] == 2) - 0.75) < 0.01
     assert abs(np.mean(cats[rows == 3] == 0) - 0.5) < 0.01
+
+
+def test_attractiveness_shift_moves_only_its_country_and_its_share(world):
+    """A shift of a country's attractiveness adds beta_attractiveness x shift to the utility of
+    that country's exits and nothing else, so the logit share of its exits rises."""
+    from sim.behaviour import RouteChoice
+    from sim.population import make_strata
+
+    strata = make_strata(["16-26", "27-35", "36-49", "50-61"])
+    plain = RouteChoice(world, strata, BehaviourConfig(beta_attractiveness=1.5))
+    shifted = RouteChoice(world, strata, BehaviourConfig(beta_attractiveness=1.5,
+                                                         attractiveness_shift={"GE": 0.4}))
+    georgia = world.gate_country == world.country_ids.index("GE")
+    change = shifted.static_exit_utility - plain.static_exit_utility
+    np.testing.assert_allclose(change[georgia], 1.5 * 0.4)
+    np.testing.assert_array_equal(change[~georgia], 0.0)
+
+    def georgia_share(routes: RouteChoice) -> float:
+        weights = np.exp(routes.node_utility[0] + routes.static_exit_utility)
+        return weights[georgia].sum() / weights.sum()
+
+    assert georgia_share(shifted) > georgia_share(plain)
+
+
+def test_attractiveness_shift_of_an_unknown_country_is_named(world):
+    from sim.behaviour import RouteChoice
+    from sim.errors import ConfigError
+    from sim.population import make_strata
+
+    with pytest.raises(ConfigError, match=r"attractiveness_shift\.XX.*unknown country"):
+        RouteChoice(world, make_strata(["16-26"]),
+                    BehaviourConfig(attractiveness_shift={"XX": 0.1}))
