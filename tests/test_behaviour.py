@@ -74,9 +74,9 @@ def test_categorical_draws_match_each_rows_shares():
     assert abs(np.mean(cats[rows == 3] == 0) - 0.5) < 0.01
 
 
-def test_attractiveness_shift_moves_only_its_country_and_its_share(world):
+def test_attractiveness_shift_moves_only_its_country(world):
     """A shift of a country's attractiveness adds beta_attractiveness x shift to the utility of
-    that country's exits and nothing else, so the logit share of its exits rises."""
+    that country's exits and nothing else."""
     from sim.behaviour import RouteChoice
     from sim.population import make_strata
 
@@ -89,11 +89,24 @@ def test_attractiveness_shift_moves_only_its_country_and_its_share(world):
     np.testing.assert_allclose(change[georgia], 1.5 * 0.4)
     np.testing.assert_array_equal(change[~georgia], 0.0)
 
-    def georgia_share(routes: RouteChoice) -> float:
-        weights = np.exp(routes.node_utility[0] + routes.static_exit_utility)
-        return weights[georgia].sum() / weights.sum()
 
-    assert georgia_share(shifted) > georgia_share(plain)
+def test_a_more_attractive_destination_draws_more_men_to_its_posts():
+    """Same seed, Georgia made more attractive: more men arrive at its post, fewer elsewhere."""
+    from sim.model import MobilisationModel
+
+    from .conftest import small_config
+
+    def arrivals(*overrides: str) -> tuple[float, float]:
+        model = MobilisationModel(small_config(*overrides))
+        model.run()
+        georgia = model.world.gate_country == model.world.country_ids.index("GE")
+        came = model.record.gate["arrivals"]
+        return came[:, georgia].sum(), came[:, ~georgia].sum()
+
+    plain_ge, plain_rest = arrivals()
+    shifted_ge, shifted_rest = arrivals("+behaviour.attractiveness_shift.GE=1.0")
+    assert shifted_ge > 1.2 * plain_ge
+    assert shifted_rest < plain_rest
 
 
 def test_attractiveness_shift_of_an_unknown_country_is_named(world):
