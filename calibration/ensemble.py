@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.observe import simulate_targets
+from calibration.measure import simulate_targets
 from calibration.problem import Problem
 from sim.parallel import ParallelConfig, run_many
 from sim.results import Results

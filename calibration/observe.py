@@ -5,7 +5,8 @@ docs/calibration.md) reports one number: a daily count, a period total, a peak d
 vehicles... for a destination country (or all of Russia's exits), optionally restricted to some
 border posts, in one direction. `map_observations` turns every row into a `Target` (which series of
 the run, which days, which reduction) or into an `Unmapped` entry that says why the model cannot
-produce that number; `simulate_targets` then evaluates all targets on a run's `Results`.
+produce that number; `calibration.measure.simulate_targets` then evaluates all targets on a
+run's `Results`.
 
 Conventions (the agencies' counts include everyone who crossed, so do these):
 
@@ -15,8 +16,10 @@ Conventions (the agencies' counts include everyone who crossed, so do these):
   going home (only those going back to Russia if counted at its border);
 - left_russia = people passing Russian exit control (fleeing + ordinary) at the exits;
 - both_directions = crossings from Russia into the country + crossings back to Russia;
-- net = entered - left over the period; a `cumulative` net figure without a start date is the
-  stock present on `date`.
+- net = entered - left over the period (`daily`, `period_total`); a `cumulative` net figure is a
+  stock: without a start date, everyone present on `date`; with one, those who arrived from
+  `period_start` on and are still present on `date` (a cohort: "of the 400,000 who came since
+  21 September, 100,000 remain").
 
 Dates: `date` is the (last) day, `period_start` the first day, both inclusive. A `daily` row with a
 `period_start` is a 24-hour window over two calendar days (e.g. 10:00 to 10:00) and is the mean of
@@ -40,7 +43,6 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import DataError
-from sim.results import Results
 
 USES = ("fit", "claim", "context")
 DIRECTIONS = ("entered_destination", "left_destination_onward", "left_russia",
@@ -490,111 +492,4 @@ def assign_groups(targets: list[Target]) -> list[Target]:
         for i in members:
             out[i] = replace(targets[i], group=label if len(members) > 1 else targets[i].id,
                              weight=1.0 / len(members))
-    return out
-
-
-# -- evaluating targets on a run ---------------------------------------------------------------
-
-
-class Series:
-    """The daily series of a run that targets need, computed once per run (agent units: the
-    targets convert their sums with `Results.real`)."""
-
-    def __init__(self, results: Results, geo: Geography) -> None:
-        g, c = results.record.gate, results.record.country
-        self.geo = geo
-        # crossed_fleeing: let in by the destination; refused_entry: passed Russian control,
-        # then turned back by the destination (sim/model.py, the border step)
-        cf, cn = g["crossed_fleeing"], g["crossed_normal"]
-        self.left_russia = cf + cn + g["refused_entry"]  # [T, G]
-        self.entered_gate = cn + cf  # [T, G]
-        self.entries_so_far = np.cumsum(self.entered_gate, axis=0)
-        self.entered_from_russia = c["entered_fleeing"] + c["entered_normal"]  # [T, C]
-        self.entered_onward = c["entered_onward"]
-        self.back_to_russia = c["returned_fleeing"] + c["left_normal"]
-        self.left_country = self.back_to_russia + c["onward_fleeing"]
-        self.present = c["present_fleeing"] + c["present_normal"]
-        self.queue = g["queue_fleeing"] + g["queue_normal"]
-        self.wait_sum, self.crossed_fleeing = g["wait_days_sum"], cf
-
-    def daily(self, t: Target) -> np.ndarray:
-        """[T] the row's direction as a daily count, before any reduction over days."""
-        d = t.obs.direction
-        if d == "left_russia":
-            return self.left_russia[:, t.gates].sum(axis=1)
-        # counted at the border with Russia: only those going back to Russia leave through it
-        leaving = self.back_to_russia if t.at_russian_border else self.left_country
-        if t.by_posts:
-            # the model does not remember which post someone entered by: people leaving the
-            # country are attributed to the posts in proportion to the entries so far
-            countries = np.zeros(self.geo.n_countries, dtype=bool)
-            countries[np.unique(self.geo.gate_country[t.gates])] = True
-            entered = self.entered_gate[:, t.gates].sum(axis=1)
-            share = self._share(t.gates, countries)
-            back = share * self.back_to_russia[:, countries].sum(axis=1)
-            left = share * leaving[:, countries].sum(axis=1)
-        else:
-            m = t.countries
-            entered = self.entered_from_russia[:, m].sum(axis=1)
-            back = self.back_to_russia[:, m].sum(axis=1)
-            left = leaving[:, m].sum(axis=1)
-            if not (t.all_russia or t.at_russian_border or d == "both_directions"):
-                entered = entered + self.entered_onward[:, m].sum(axis=1)  # by other borders
-        if d == "entered_destination":
-            return entered
-        if d == "left_destination_onward":
-            return left
-        if d == "both_directions":
-            return entered + back
-        return entered - left  # net
-
-    def _share(self, gates: np.ndarray, countries: np.ndarray) -> np.ndarray:
-        """[T] share of the countries' entries so far that came through `gates`."""
-        into = np.isin(self.geo.gate_country, np.flatnonzero(countries))
-        total = self.entries_so_far[:, into].sum(axis=1)
-        own = self.entries_so_far[:, gates].sum(axis=1)
-        return np.divide(own, total, out=np.ones_like(own), where=total > 0)
-
-
-def _window(series: np.ndarray, t: Target, baseline_days: int) -> np.ndarray:
-    """The series over the row's days; days before the horizon take the baseline mean."""
-    first = max(t.first, 0)
-    values = series[first: t.last + 1]
-    if t.extrapolated_days:
-        base = float(series[:baseline_days].mean())
-        values = np.concatenate([np.full(t.extrapolated_days, base), values])
-    return values
-
-
-def simulate_targets(targets: Sequence[Target], results: Results, geo: Geography,
-                     persons_per_vehicle: float, baseline_days: int) -> np.ndarray:
-    """Each target's simulated value, in real-population units (persons, vehicles, hours)."""
-    s = Series(results, geo)
-    real = results.real
-    out = np.empty(len(targets))
-    for i, t in enumerate(targets):
-        kind = t.obs.kind
-        if kind == "queue_vehicles":
-            q = s.queue[:, t.gates].sum(axis=1)
-            before = q[t.last - 1] if t.last > 0 else q[t.last]
-            out[i] = real(0.5 * (before + q[t.last])) / persons_per_vehicle
-            continue
-        if kind == "queue_hours":
-            w = s.wait_sum[t.first: t.last + 1, t.gates].sum()
-            n = s.crossed_fleeing[t.first: t.last + 1, t.gates].sum()
-            out[i] = 24.0 * w / n if n > 0 else 0.0
-            continue
-        if kind == "cumulative" and t.obs.direction == "net" and t.obs.period_start is None:
-            out[i] = real(s.present[t.last, t.countries].sum())
-            continue
-        values = _window(s.daily(t), t, baseline_days)
-        if kind == "daily":
-            value = values.mean()
-        elif kind == "peak_daily":
-            value = values.max()
-        else:  # period_total, cumulative, period_total_vehicles
-            value = values.sum()
-        if kind == "period_total_vehicles":
-            value /= persons_per_vehicle
-        out[i] = real(value)
     return out

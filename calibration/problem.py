@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from calibration.measure import simulate_targets
 from calibration.observe import (
     Geography,
     MappedObservations,
     Target,
     map_observations,
     read_observations,
-    simulate_targets,
 )
 from calibration.parameters import DEFAULT_PPV, OBS_PREFIX, Param, get_field
 from calibration.paths import project_path

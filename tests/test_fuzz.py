@@ -271,11 +271,11 @@ def observation_rows(draw) -> dict[str, str]:
 
 @given(observation_rows(), st.booleans())
 def test_drawn_observation_rows_are_scored_or_listed_or_named(historical_run, row, strict):
+    from calibration.measure import simulate_targets
     from calibration.observe import (
         Geography,
         map_observations,
         read_observations,
-        simulate_targets,
     )
     from calibration.scores import log_ratio
     from sim.results import Results

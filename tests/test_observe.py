@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from calibration.measure import simulate_targets
 from calibration.observe import (
     Geography,
     Observation,
     crossing_scope,
     map_observations,
     read_observations,
-    simulate_targets,
 )
 from calibration.scores import ard, log_ratio, loss, weighted_median
 from sim.errors import DataError
@@ -124,6 +124,14 @@ def unmapped_reason(o: Observation) -> str:
     (obs(direction="net", kind="period_total", start="2022-09-22"), ((32 - 10) + (49 - 11)) * 2),
     # a net stock without a start date is the number present on the day
     (obs(direction="net", kind="cumulative"), (70 + 50) * 2),
+    # with a start date, those who came since then and are still there: the 70 fleeing (none
+    # was abroad before 21 Sep) and the ordinary travellers present on 23 Sep less what is left
+    # of the 50 present on 20 Sep, who leave at 8 of 50 a day on 21, 22 and 23 Sep
+    (obs(direction="net", kind="cumulative", start="2022-09-21"),
+     (70 + 50 - 50 * (1 - 8 / 50) ** 3) * 2),
+    # from before the horizon: 4 days more at the baseline's rate (8 of 50 ordinary, 0 fleeing)
+    (obs(direction="net", kind="cumulative", start="2022-09-15"),
+     (70 + 50 - 50 * (1 - 8 / 50) ** (5 + 4)) * 2),
     (obs(destination="AA"), 49 * 2),  # ids work as well as names
     (obs(destination="Alphaland+Betaland"), (49 + 2) * 2),
 ])
