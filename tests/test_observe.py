@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calibration.measure import simulate_targets
 from calibration.observe import (
@@ -363,3 +365,30 @@ def test_lenient_reading_keeps_a_malformed_fit_row_as_unmapped(tmp_path):
                                                              BASELINE_DAYS).unmapped}
     assert "malformed" in reasons["o2"] and "2022-10" in reasons["o2"]
     assert "malformed" not in reasons.get("o1", "")  # the good row is judged on its own
+
+
+@settings(max_examples=40, deadline=None)
+@given(start=st.integers(-20, 70), length=st.integers(0, 60),
+       country=st.sampled_from(["KZ", "GE", "FI", "TR", "BY"]))
+def test_the_cohort_still_present_is_at_most_everyone_present(historical_run, start, length,
+                                                              country):
+    """On a whole run: those who came since a date and are still there are never fewer than
+    none nor more than everyone present that day."""
+    model = historical_run
+    geo = Geography.from_world(model.world)
+    dates = model.record.dates
+    first = dates[0] + dt.timedelta(days=start)
+    last = min(first + dt.timedelta(days=length), dates[-1])
+    if last < dates[0] or last < first:
+        return
+    row = obs(direction="net", kind="cumulative", start=first.isoformat(),
+              date=last.isoformat(), destination=country)
+    mapping = map_observations([row], geo, dates, baseline_days=7)
+    if not mapping.targets:  # a period starting too far before the horizon
+        return
+    results = Results.of(model)
+    cohort = simulate_targets(mapping.targets, results, geo, PPV, 7)[0]
+    everyone = simulate_targets(map_observations(
+        [obs(direction="net", kind="cumulative", date=last.isoformat(), destination=country)],
+        geo, dates, baseline_days=7).targets, results, geo, PPV, 7)[0]
+    assert -1e-6 <= cohort <= everyone + 1e-6
