@@ -16,11 +16,14 @@ all rows (`predict.discrepancy`).
 
 Writes, under `out_dir`: origin_<date>/ (train.csv, test.csv, calibration/, evaluation/
 evaluation.csv per origin), holdout.md (the split's scores per country and horizon, the
-rolling-origin table), summary.json and discrepancy.json.
+rolling-origin table), summary.json and discrepancy.json. With `chains` of two seeds or more, each
+origin's posteriors are pooled, and each chain is also scored alone at the split (its
+evaluation in evaluation/chain_<seed>/, its median in holdout.md): one chain's score is a draw.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
@@ -44,6 +47,7 @@ from calibration.forecast import (
 from calibration.observe import read_observations
 from calibration.paths import project_path
 from calibration.pipeline import calibrate
+from calibration.problem import Problem
 from sim.atomic import atomic_write_text
 from sim.errors import InputError
 
@@ -105,13 +109,34 @@ class OriginForecast:
         self.problem, self.sims = problem, sims
         self.dates = [t.obs.date for t in problem.targets]
         self.weights = np.array([t.weight for t in problem.targets])
-        observed = np.array([t.obs.value for t in problem.targets], dtype=float)
-        self.residuals = np.log1p(observed) - log1p_signed(np.median(sims, axis=0))
+        self.residuals = forecast_residuals(problem, sims)
         self.model_sd = model_log_sd(sims)
         self.horizons = horizon_days(self.dates, origin)
 
     def rows_up_to(self, last: dt.date | None) -> np.ndarray:
         return np.array([last is None or (d is not None and d <= last) for d in self.dates])
+
+    def chain_errors(self, seeds: list[int]) -> list[dict]:
+        """Each ABC chain's own forecast (its posterior alone, the same ensemble settings):
+        its median |log ratio| on the held-out rows, to show how much of the pooled score one
+        chain's draw would have moved."""
+        errors = []
+        for seed in seeds:
+            chain_cfg = copy.deepcopy(self.eval_cfg)
+            chain_cfg.posterior = str(self.folder / "calibration" / f"chain_{seed}" /
+                                      "posterior.csv")
+            problem, sims, _, _ = run_evaluation_ensemble(
+                chain_cfg, self.folder / "evaluation" / f"chain_{seed}")
+            errors.append({"chain": seed, "median_abs_log_ratio": float(
+                np.median(np.abs(forecast_residuals(problem, sims))))})
+        return errors
+
+
+def forecast_residuals(problem: Problem, sims: np.ndarray) -> np.ndarray:
+    """[targets] log(1 + observed) - log(1 + the runs' median): the forecast's errors on the
+    scale of every score (a negative figure, e.g. a net stock, on its signed log)."""
+    observed = np.array([t.obs.value for t in problem.targets], dtype=float)
+    return np.log1p(observed) - log1p_signed(np.median(sims, axis=0))
 
 
 def calibrate_chains(settings: list[str], seeds: list[int], calibration_dir: Path,
@@ -202,6 +227,7 @@ def run_holdout(cfg: DictConfig) -> dict:
                         "discrepancy_growth_per_day": disc.growth_per_day,
                         "discrepancy_growth_mle": disc.growth_mle_per_day,
                         "test_summary": tested})
+    chain_errors = forecasts[-1].chain_errors(chains) if len(chains) > 1 else []
     final = fit_discrepancy(forecasts, None)
     final.to_json(out_dir / "discrepancy.json")
     split_table = tables[split]
@@ -217,6 +243,7 @@ def run_holdout(cfg: DictConfig) -> dict:
         "discrepancy_all_origins": final.__dict__,
         "calibrate_overrides": list(cfg.calibrate_overrides),
         "chains": chains,
+        "chain_errors": chain_errors,
     }
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=1, default=str))
     _write_report(out_dir, summary, split_table)
@@ -258,6 +285,7 @@ def _write_report(out_dir: Path, summary: dict, split_table: pd.DataFrame) -> No
         f"Held-out rows: {test['rows']} scored, median |log ratio| "
         f"{test['median_abs_log_ratio']:.2f}, {100 * test['share_inside']:.0f}% inside the 90% "
         f"interval, {100 * test['coverage_50']:.0f}% inside the 50% interval.",
+        *_chain_lines(summary),
         "",
         "By destination:",
         "",
@@ -286,3 +314,15 @@ def _write_report(out_dir: Path, summary: dict, split_table: pd.DataFrame) -> No
         "Per row: `origin_<date>/evaluation/evaluation.csv`.",
         ""])
     atomic_write_text(out_dir / "holdout.md", text)
+
+
+def _chain_lines(summary: dict) -> list[str]:
+    """The pooled chains one by one: the spread a single chain's score would have had."""
+    if not summary.get("chain_errors"):
+        return []
+    each = ", ".join(f"seed {e['chain']} {e['median_abs_log_ratio']:.2f}"
+                     for e in summary["chain_errors"])
+    return ["", f"Each chain alone (its posterior, the same ensemble settings), median |log "
+                f"ratio| of the held-out rows: {each}; pooled "
+                f"{summary['test']['median_abs_log_ratio']:.2f}. A score of one chain is one "
+                "draw from this spread."]

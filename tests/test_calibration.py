@@ -406,6 +406,10 @@ def test_holdout_command_end_to_end(tmp_path, chains):
             assert not set(trained_on["id"]) & set(scored["id"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["chains"] == chains
+    # each pooled chain is also scored alone at the split, and the report shows the spread
+    assert [e["chain"] for e in summary["chain_errors"]] == (chains if len(chains) > 1 else [])
+    assert all(np.isfinite(e["median_abs_log_ratio"]) for e in summary["chain_errors"])
+    assert ("Each chain alone" in (out / "holdout.md").read_text()) == (len(chains) > 1)
     second = summary["rolling_origins"][1]
     assert "origins 2022-09-26" in json.dumps(summary) and second["origin"] == "2022-09-28"
     assert json.loads((out / "discrepancy.json").read_text())["base_sd"] >= 0
@@ -429,3 +433,14 @@ def test_optuna_study_lives_in_its_storage_and_resumes(tmp_path):
     study = optuna.load_study(study_name="t", storage=storage)
     assert len(study.trials) == 5
     assert [t.params for t in study.trials[:3]] == first  # the same study, continued
+
+
+def test_forecast_residuals_are_log1p_of_observed_minus_the_runs_median():
+    """Hand-computed: observed 9 and 99, runs' medians 0 and 99: log(10) - log(1) and 0."""
+    from types import SimpleNamespace as NS
+
+    from calibration.holdout import forecast_residuals
+
+    problem = NS(targets=[NS(obs=NS(value=9.0)), NS(obs=NS(value=99.0))])
+    sims = np.array([[0.0, 99.0], [0.0, 99.0], [2.0, 999.0]])
+    assert forecast_residuals(problem, sims) == pytest.approx([np.log(10.0), 0.0])
