@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from calibration.scores import weighted_median
 from sim.atomic import atomic_write_text
 
 # chi-square(1) quantile 0.90: a one-sided 95 % profile-likelihood bound
@@ -221,10 +222,7 @@ def summarise(table: pd.DataFrame, by: str | list[str] | None = None) -> pd.Data
     mean WIS and CRPS (log scale). Weighted means use the rows' weights."""
     def one(g: pd.DataFrame) -> pd.Series:
         w = g["weight"].to_numpy(float)
-        a = np.abs(g["log_ratio"].to_numpy(float))
-        order = np.argsort(a)
-        cum = np.cumsum(w[order])
-        median = float(a[order][np.searchsorted(cum, cum[-1] / 2)]) if len(a) else np.nan
+        median = weighted_median(np.abs(g["log_ratio"].to_numpy(float)), w)
         return pd.Series({
             "rows": len(g), "targets": float(w.sum()), "median_abs_log_ratio": median,
             "coverage_50": float(np.average(g["inside_50"].astype(float), weights=w)),

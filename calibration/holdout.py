@@ -47,7 +47,7 @@ from calibration.forecast import (
 from calibration.observe import read_observations
 from calibration.paths import project_path
 from calibration.pipeline import calibrate
-from calibration.problem import Problem
+from calibration.scores import log_ratio, weighted_median
 from sim.atomic import atomic_write_text
 from sim.errors import InputError
 
@@ -109,7 +109,8 @@ class OriginForecast:
         self.problem, self.sims = problem, sims
         self.dates = [t.obs.date for t in problem.targets]
         self.weights = np.array([t.weight for t in problem.targets])
-        self.residuals = forecast_residuals(problem, sims)
+        observed = np.array([t.obs.value for t in problem.targets], dtype=float)
+        self.residuals = np.log1p(observed) - log1p_signed(np.median(sims, axis=0))
         self.model_sd = model_log_sd(sims)
         self.horizons = horizon_days(self.dates, origin)
 
@@ -127,16 +128,11 @@ class OriginForecast:
                                       "posterior.csv")
             problem, sims, _, _ = run_evaluation_ensemble(
                 chain_cfg, self.folder / "evaluation" / f"chain_{seed}")
-            errors.append({"chain": seed, "median_abs_log_ratio": float(
-                np.median(np.abs(forecast_residuals(problem, sims))))})
+            observed = np.array([t.obs.value for t in problem.targets], dtype=float)
+            ratios = log_ratio(np.median(sims, axis=0), observed)
+            errors.append({"chain": seed, "median_abs_log_ratio": weighted_median(
+                np.abs(ratios), np.array([t.weight for t in problem.targets]))})
         return errors
-
-
-def forecast_residuals(problem: Problem, sims: np.ndarray) -> np.ndarray:
-    """[targets] log(1 + observed) - log(1 + the runs' median): the forecast's errors on the
-    scale of every score (a negative figure, e.g. a net stock, on its signed log)."""
-    observed = np.array([t.obs.value for t in problem.targets], dtype=float)
-    return np.log1p(observed) - log1p_signed(np.median(sims, axis=0))
 
 
 def calibrate_chains(settings: list[str], seeds: list[int], calibration_dir: Path,

@@ -434,13 +434,3 @@ def test_optuna_study_lives_in_its_storage_and_resumes(tmp_path):
     assert len(study.trials) == 5
     assert [t.params for t in study.trials[:3]] == first  # the same study, continued
 
-
-def test_forecast_residuals_are_log1p_of_observed_minus_the_runs_median():
-    """Hand-computed: observed 9 and 99, runs' medians 0 and 99: log(10) - log(1) and 0."""
-    from types import SimpleNamespace as NS
-
-    from calibration.holdout import forecast_residuals
-
-    problem = NS(targets=[NS(obs=NS(value=9.0)), NS(obs=NS(value=99.0))])
-    sims = np.array([[0.0, 99.0], [0.0, 99.0], [2.0, 999.0]])
-    assert forecast_residuals(problem, sims) == pytest.approx([np.log(10.0), 0.0])

@@ -9,6 +9,7 @@ import datetime as dt
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -280,6 +281,17 @@ def test_coverage_of_a_calibrated_forecast():
     assert overall["coverage_50"] == pytest.approx(0.5, abs=0.07)
     assert overall["coverage_90"] == pytest.approx(0.9, abs=0.05)
 
+
+
+def test_forecast_scores_take_the_median_of_an_even_number_of_rows_as_the_mean_of_the_middle_two():
+    """|log ratio| 0.1, 0.2, 0.3, 0.5: median 0.25, the definition every other score of the
+    project uses (scores.weighted_median), not the lower of the two middle rows; with a pair
+    of duplicates weighted as one target (0.5 each), 0.1 counts once and the median is 0.4."""
+    table = pd.DataFrame({"log_ratio": [0.1, -0.3, 0.5, 0.2], "weight": 1.0, "inside_50": True,
+                          "inside": True, "width_90_log": 1.0, "wis_log": 0.1, "crps_log": 0.1})
+    assert summarise(table).iloc[0]["median_abs_log_ratio"] == pytest.approx(0.25)
+    table["log_ratio"], table["weight"] = [0.1, 0.1, 0.4, 0.9], [0.5, 0.5, 1.0, 1.0]
+    assert summarise(table).iloc[0]["median_abs_log_ratio"] == pytest.approx(0.4)
 
 @settings(max_examples=30, deadline=None)
 @given(st.floats(0.0, 2.0))
