@@ -47,7 +47,6 @@ from calibration.forecast import (
 from calibration.observe import read_observations
 from calibration.paths import project_path
 from calibration.pipeline import calibrate
-from calibration.scores import log_ratio, weighted_median
 from sim.atomic import atomic_write_text
 from sim.errors import InputError
 
@@ -117,21 +116,20 @@ class OriginForecast:
     def rows_up_to(self, last: dt.date | None) -> np.ndarray:
         return np.array([last is None or (d is not None and d <= last) for d in self.dates])
 
-    def chain_errors(self, seeds: list[int]) -> list[dict]:
-        """Each ABC chain's own forecast (its posterior alone, the same ensemble settings):
-        its median |log ratio| on the held-out rows, to show how much of the pooled score one
-        chain's draw would have moved."""
+    def chain_errors(self, seeds: list[int], discrepancy: Discrepancy) -> list[dict]:
+        """Each ABC chain's own forecast (its posterior alone, the same ensemble settings and
+        discrepancy), scored like the pooled one into evaluation/chain_<seed>/evaluation.csv:
+        its median |log ratio| on the held-out rows shows how far one chain's draw strays."""
         errors = []
         for seed in seeds:
             chain_cfg = copy.deepcopy(self.eval_cfg)
             chain_cfg.posterior = str(self.folder / "calibration" / f"chain_{seed}" /
                                       "posterior.csv")
-            problem, sims, _, _ = run_evaluation_ensemble(
-                chain_cfg, self.folder / "evaluation" / f"chain_{seed}")
-            observed = np.array([t.obs.value for t in problem.targets], dtype=float)
-            ratios = log_ratio(np.median(sims, axis=0), observed)
-            errors.append({"chain": seed, "median_abs_log_ratio": weighted_median(
-                np.abs(ratios), np.array([t.weight for t in problem.targets]))})
+            folder = self.folder / "evaluation" / f"chain_{seed}"
+            problem, sims, n_particles, run_seeds = run_evaluation_ensemble(chain_cfg, folder)
+            scored = score(chain_cfg, folder, problem, sims, n_particles, run_seeds,
+                           discrepancy=(discrepancy, self.origin))
+            errors.append({"chain": seed, "median_abs_log_ratio": scored["median_abs_log_ratio"]})
         return errors
 
 
@@ -223,7 +221,8 @@ def run_holdout(cfg: DictConfig) -> dict:
                         "discrepancy_growth_per_day": disc.growth_per_day,
                         "discrepancy_growth_mle": disc.growth_mle_per_day,
                         "test_summary": tested})
-    chain_errors = forecasts[-1].chain_errors(chains) if len(chains) > 1 else []
+    split_disc = disc  # the loop's last origin is the split
+    chain_errors = forecasts[-1].chain_errors(chains, split_disc) if len(chains) > 1 else []
     final = fit_discrepancy(forecasts, None)
     final.to_json(out_dir / "discrepancy.json")
     split_table = tables[split]

@@ -21,6 +21,7 @@ from calibration.evaluate import evaluate
 from calibration.parameters import Param, load_parameters
 from calibration.paths import CONF_DIR
 from calibration.pipeline import calibrate
+from calibration.scores import weighted_median
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -410,6 +411,12 @@ def test_holdout_command_end_to_end(tmp_path, chains):
     assert [e["chain"] for e in summary["chain_errors"]] == (chains if len(chains) > 1 else [])
     assert all(np.isfinite(e["median_abs_log_ratio"]) for e in summary["chain_errors"])
     assert ("Each chain alone" in (out / "holdout.md").read_text()) == (len(chains) > 1)
+    for e in summary["chain_errors"]:  # scored like the pooled forecast, row by row
+        rows = pd.read_csv(out / "origin_2022-09-28" / "evaluation" / f"chain_{e['chain']}" /
+                           "evaluation.csv")
+        assert {"horizon_days", "inside_50", "wis_log"} <= set(rows.columns)
+        assert weighted_median(np.abs(rows["log_ratio"].to_numpy()), rows["weight"].to_numpy()
+                               ) == pytest.approx(e["median_abs_log_ratio"])
     second = summary["rolling_origins"][1]
     assert "origins 2022-09-26" in json.dumps(summary) and second["origin"] == "2022-09-28"
     assert json.loads((out / "discrepancy.json").read_text())["base_sd"] >= 0
@@ -433,4 +440,3 @@ def test_optuna_study_lives_in_its_storage_and_resumes(tmp_path):
     study = optuna.load_study(study_name="t", storage=storage)
     assert len(study.trials) == 5
     assert [t.params for t in study.trials[:3]] == first  # the same study, continued
-

@@ -282,7 +282,6 @@ def test_coverage_of_a_calibrated_forecast():
     assert overall["coverage_90"] == pytest.approx(0.9, abs=0.05)
 
 
-
 def test_forecast_scores_take_the_median_of_an_even_number_of_rows_as_the_mean_of_the_middle_two():
     """|log ratio| 0.1, 0.2, 0.3, 0.5: median 0.25, the definition every other score of the
     project uses (scores.weighted_median), not the lower of the two middle rows; with a pair
@@ -292,6 +291,7 @@ def test_forecast_scores_take_the_median_of_an_even_number_of_rows_as_the_mean_o
     assert summarise(table).iloc[0]["median_abs_log_ratio"] == pytest.approx(0.25)
     table["log_ratio"], table["weight"] = [0.1, 0.1, 0.4, 0.9], [0.5, 0.5, 1.0, 1.0]
     assert summarise(table).iloc[0]["median_abs_log_ratio"] == pytest.approx(0.4)
+
 
 @settings(max_examples=30, deadline=None)
 @given(st.floats(0.0, 2.0))
