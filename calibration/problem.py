@@ -28,25 +28,13 @@ from calibration.observe import (
 from calibration.parameters import DEFAULT_PPV, OBS_PREFIX, Param, get_field
 from calibration.paths import project_path
 from calibration.scores import loss
+from sim.batch import Member, run_members
 from sim.config import SimConfig, load_config, parse_datetime
 from sim.dotted import set_path
-from sim.model import MobilisationModel
 from sim.network import World, build_world, scaled_world, unscaled
 from sim.results import Results
 
 ABORTED = 1e9  # every target's value in a run stopped for exceeding `abort_departures`
-
-
-class _DeparturesAbove:
-    """The stopping rule of a calibration run: more than `limit` agents have left home."""
-
-    def __init__(self, limit: float) -> None:
-        self.limit = limit
-
-    def __call__(self, model: MobilisationModel) -> bool:
-        departures = model.record.region["departures"]
-        t = model.day - 1
-        return bool(departures[t].sum()) and departures[: t + 1].sum() > self.limit
 
 
 def neutral_world(cfg: SimConfig) -> World:
@@ -110,10 +98,8 @@ class Problem:
         `cap` men (real-population units) have left home. Returns (results, persons per
         vehicle, aborted)."""
         cfg, world, ppv = self.values_config(values, seed, scale)
-        model = MobilisationModel(cfg, world=world, collect=False)
-        stop = None if cap is None else _DeparturesAbove(cap * cfg.population.scale)
-        model.run(until=until, stop=stop)
-        return Results.of(model), ppv, model.stopped_early
+        (run,) = run_members([Member(cfg, world)], until=until, cap_departures=cap)
+        return run.results, ppv, run.stopped_early
 
     @cached_property
     def fit_targets(self) -> list[Target]:

@@ -60,6 +60,18 @@ REGION_METRICS = ("departures", "at_home")
 STAY, HOME = -1, -2  # outcomes of a choice that are not an exit
 
 
+class departures_above:
+    """A stopping rule for `MobilisationModel.run`: more than `limit` agents have left home."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def __call__(self, model: MobilisationModel) -> bool:
+        departures = model.record.region["departures"]
+        t = model.day - 1
+        return bool(departures[t].sum()) and departures[: t + 1].sum() > self.limit
+
+
 def random_streams(seed: int) -> dict[str, np.random.Generator]:
     """Named generators spawned from one seed: a policy that changes what happens at one exit
     changes only the draws that depend on it (common random numbers across scenarios)."""
