@@ -1,5 +1,6 @@
 """The charts against 2022: medians and 90 % bands over posterior particles and seeds, the
-paired difference, reported figures on the entries, the queue at one exit."""
+paired difference, reported figures on the entries, the queue at one exit; the scenario's own
+action dates marked on each."""
 
 from __future__ import annotations
 
@@ -16,12 +17,51 @@ from matplotlib.figure import Figure
 
 from app.mapview import DATA
 from app.runs import Comparison
-from app.scenario import BASELINE_LABEL
+from app.scenario import BASELINE, BASELINE_LABEL, catalogue_policy, scenario_config
 from app.summary import band
+from sim.config import ActionConfig, PolicyConfig
 
 MARKS = ((dt.date(2022, 9, 21), "mobilisation announced"),
          (dt.date(2022, 9, 30), "Finland bars tourists"))
 COLOURS = {BASELINE_LABEL: "#555555", "scenario": "#d9541e"}
+ACTION_COLOUR = "#b8860b"
+MAX_ACTION_MARKS = 6
+Mark = tuple[dt.date, str]
+
+
+def _key(action: ActionConfig) -> tuple:
+    return (action.kind.value, tuple(action.targets), action.start, action.end,
+            action.factor, action.probability, tuple(action.categories))
+
+
+def _words(action: ActionConfig) -> str:
+    return f"{action.kind.value} {','.join(action.targets)}"
+
+
+@lru_cache(maxsize=1)
+def _baseline_actions() -> tuple[ActionConfig, ...]:
+    return tuple(scenario_config(catalogue_policy(BASELINE), 0.01).policy.actions)
+
+
+def action_marks(policy: PolicyConfig) -> list[Mark]:
+    """The dates where the scenario departs from 2022: its own actions' starts (and ends), and
+    the starts of 2022's actions it leaves out. At most MAX_ACTION_MARKS, the earliest first."""
+    base = _baseline_actions()
+    base_keys = {_key(a) for a in base}
+    own_keys = {_key(a) for a in policy.actions}
+    marks: list[Mark] = []
+    for action in policy.actions:
+        if _key(action) in base_keys:
+            continue
+        marks.append((dt.date.fromisoformat(action.start), _words(action)))
+        if action.end:
+            marks.append((dt.date.fromisoformat(action.end), f"end: {_words(action)}"))
+    marks += [(dt.date.fromisoformat(a.start), f"without {a.id or _words(a)}")
+              for a in base if _key(a) not in own_keys]
+    merged: dict[dt.date, list[str]] = {}
+    for day, text in sorted(marks):
+        merged.setdefault(day, []).append(text)
+    return [(day, "; ".join(texts)) for day, texts in merged.items()][:MAX_ACTION_MARKS]
 
 
 @lru_cache(maxsize=1)
@@ -39,12 +79,19 @@ def reported_daily_entries() -> pd.DataFrame:
     return rows.dropna(subset=["date", "value"])[["date", "destination", "value", "id"]]
 
 
-def _marks(ax: Axes) -> None:
+def _marks(ax: Axes, actions: list[Mark]) -> None:
+    """2022's two landmarks, and the scenario's own action dates (dashed, in ochre)."""
     for i, (day, text) in enumerate(MARKS):
         ax.axvline(day, color="#3a3a8c", lw=0.9, ls=":")
         ax.annotate(text, (mdates.date2num(day), 1.0), xycoords=("data", "axes fraction"),
                     xytext=(3, -10 - 10 * i), textcoords="offset points", fontsize=7,
                     color="#3a3a8c")
+    for i, (day, text) in enumerate(actions):
+        ax.axvline(day, color=ACTION_COLOUR, lw=1.1, ls="--",
+                   label="the scenario's actions" if i == 0 else None)
+        ax.annotate(text, (mdates.date2num(day), 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -10 - 10 * (i + len(MARKS))), textcoords="offset points",
+                    fontsize=7, color=ACTION_COLOUR)
 
 
 def _bands(ax: Axes, dates: list[dt.date], stacks: dict[str, np.ndarray],
@@ -58,8 +105,8 @@ def _bands(ax: Axes, dates: list[dt.date], stacks: dict[str, np.ndarray],
         ax.plot(dates, mid, color=colour, lw=1.8, label=f"{name}: median")
 
 
-def _finish(ax: Axes, title: str, ylabel: str) -> None:
-    _marks(ax)
+def _finish(ax: Axes, title: str, ylabel: str, actions: list[Mark]) -> None:
+    _marks(ax, actions)
     ax.set_title(title, fontsize=10, loc="left")
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
@@ -88,12 +135,12 @@ def band_words(comp: Comparison) -> str:
     return f"90 % over {over} ({n} runs)"
 
 
-def departures_figure(comp: Comparison) -> Figure:
+def departures_figure(comp: Comparison, actions: list[Mark]) -> Figure:
     fig = Figure(figsize=(10, 6.4), dpi=80, layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     words = band_words(comp)
     _bands(top, comp.dates, _stacks(comp, lambda r: r.departures), words)
-    _finish(top, "Men leaving Russia each day", "people a day")
+    _finish(top, "Men leaving Russia each day", "people a day", actions)
     diff = np.vstack([own.departures - base.departures for own, base in comp.paired()])
     lo, mid, hi = band(diff)
     bottom.axhline(0, color="black", lw=0.6)
@@ -101,11 +148,12 @@ def departures_figure(comp: Comparison) -> Figure:
                         label=f"paired difference: {words}")
     bottom.plot(comp.dates, mid, color=COLOURS["scenario"], lw=1.6,
                 label="paired difference: median")
-    _finish(bottom, f"{comp.scenario} minus 2022, same seeds and particles", "people a day")
+    _finish(bottom, f"{comp.scenario} minus 2022, same seeds and particles", "people a day",
+            actions)
     return fig
 
 
-def entries_figure(comp: Comparison, country: int, name: str) -> Figure:
+def entries_figure(comp: Comparison, country: int, name: str, actions: list[Mark]) -> Figure:
     fig, ax = _banded_figure(comp, lambda r: r.entries[:, country], height=3.8)
     reported = reported_daily_entries()
     mine = reported[reported["destination"] == name]
@@ -113,11 +161,11 @@ def entries_figure(comp: Comparison, country: int, name: str) -> Figure:
         ax.scatter(mine["date"], mine["value"], color="black", zorder=5, s=18,
                    label="reported entries (observations_2022.csv)")
     _finish(ax, f"Entries into {name} from Russia each day (fleeing and ordinary travellers)",
-            "people a day")
+            "people a day", actions)
     return fig
 
 
-def queue_figure(comp: Comparison, gate: int, name: str) -> Figure:
+def queue_figure(comp: Comparison, gate: int, name: str, actions: list[Mark]) -> Figure:
     fig, ax = _banded_figure(comp, lambda r: r.queue[:, gate], height=3.6)
-    _finish(ax, f"Queue at {name} at the end of each day", "people queued")
+    _finish(ax, f"Queue at {name} at the end of each day", "people queued", actions)
     return fig
