@@ -35,9 +35,12 @@ EXTENTS = {  # lon_min, lon_max, lat_min, lat_max
 }
 ASPECT = 1.0 / np.cos(np.radians(52.0))  # equirectangular, true to scale near 52 N
 MAX_FLOWS = 80
+MAP_WIDTH, LEGEND_X = 0.72, 0.74  # shares of the figure's width: the map; the key on its right
+KEY_WIDTH, KEY_HEIGHT = 0.19, 0.27  # the key to sizes: a share of the plot's width and height
 # label placement where capitals crowd (the Baltics, Finland, the Caucasus); others: top right
 LABEL_POSITION = {"FI": "top center", "EE": "middle left", "LV": "middle left",
-                  "LT": "middle left", "BY": "middle right", "PL": "bottom left",
+                  "LT": "middle left", "BY": "top right", "PL": "bottom left",
+                  "SCHENGEN": "bottom center",
                   "GE": "top right", "AB": "top left", "AM": "bottom left",
                   "AZ": "middle right", "TR": "bottom center", "NO": "top center"}
 REGION_SCALE = "YlOrRd"
@@ -241,6 +244,7 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
     pl = places(world)
     t = min(max(day, 0), len(dates) - 1) if dates else 0
     d = day_of(world, frames, t)
+    with_run = frames is not None
     lon0, lon1, lat0, lat1 = EXTENTS.get(extent, EXTENTS["Western Russia and neighbours"])
     data: list[go.Scatter] = _outline_traces(world, d)
     if frames is not None:  # flows region -> exit, and exit -> country, cumulative to day t
@@ -250,19 +254,20 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
         counts = counts.reshape(world.n_regions, world.n_gates)
         r_idx, g_idx = np.nonzero(counts)
         segs, widths, _ = _segments(pl.region[r_idx], pl.site[g_idx], counts[r_idx, g_idx], 7)
-        data += _flow_traces(segs, widths, FLOW_OUT, "flow region → exit (width: men)")
+        data += _flow_traces(segs, widths, FLOW_OUT, "flow region→exit (width: men)")
         segs, widths, _ = _segments(pl.site, pl.country[world.gate_country],
                                     frames.gate_crossed[t], 9)
-        data += _flow_traces(segs, widths, FLOW_IN, "flow exit → country (width: men)")
+        data += _flow_traces(segs, widths, FLOW_IN, "flow exit→country")
     men = world.region_men.astype(float)
     data.append(go.Scatter(
         x=pl.region[:, 0], y=pl.region[:, 1], mode="markers", name="region (size: men at risk)",
         marker={"size": region_size(men), "color": d.region_share * 100, "cmin": 0,
-                "cmax": d.share_top * 100, "colorscale": REGION_SCALE,
+                "cmax": d.share_top * 100, "colorscale": REGION_SCALE, "showscale": with_run,
                 "line": {"color": "#7a5c3a", "width": 0.5}, "opacity": 0.85,
-                "colorbar": {"title": {"text": "regions:<br>% of men<br>set off", "side": "top"},
-                             "x": 1.0, "y": 1.0, "yanchor": "top", "len": 0.48,
-                             "thickness": 12}},
+                "colorbar": {"title": {"text": "regions:<br>% of men<br>set off", "side": "top",
+                                       "font": {"size": 10}},
+                             "x": LEGEND_X, "xanchor": "left", "y": 0.0, "yanchor": "bottom",
+                             "len": 0.36, "thickness": 10, "tickfont": {"size": 9}}},
         customdata=np.column_stack([pl.region_names, men, d.region_left, d.region_share * 100]),
         hovertemplate=("<b>%{customdata[0]}</b><br>men at risk: %{customdata[1]:,.0f}<br>"
                        "set off so far: %{customdata[2]:,.0f} (%{customdata[3]:.1f} %)"
@@ -271,7 +276,7 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
     sizes = queue_size(d.site_queue, d.queue_top)
     data.append(go.Scatter(
         x=pl.site_xy[draft, 0], y=pl.site_xy[draft, 1], mode="markers",
-        name="draft office (ring width: call-up probability)",
+        name="draft office (ring: call-up probability)",
         marker={"symbol": "circle-open", "size": sizes[draft] + 12, "color": "#c0001a",
                 "line": {"width": 1 + 6 * d.site_draft[draft]}},
         text=[f"draft office at {n}: call-up probability {p:.2f}" for n, p in
@@ -285,13 +290,16 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
         mine = pl.site_is_air == is_air
         data.append(go.Scatter(
             x=pl.site_xy[mine, 0], y=pl.site_xy[mine, 1], mode="markers",
-            name=f"{label} (size, colour: queue)",
+            name=f"{label} (size, colour: queue)" if not is_air else label,
             marker={"symbol": symbol, "size": sizes[mine], "color": d.site_queue[mine],
                     "cmin": 0, "cmax": d.queue_top, "colorscale": QUEUE_SCALE,
-                    "line": {"color": "#3b1f47", "width": 0.8}, "showscale": not is_air,
-                    "colorbar": {"title": {"text": "queue<br>(people)", "side": "top"},
-                                 "x": 1.0, "y": 0.45, "yanchor": "top", "len": 0.45,
-                                 "thickness": 12}},
+                    "line": {"color": "#3b1f47", "width": 0.8},
+                    "showscale": with_run and not is_air,
+                    "colorbar": {"title": {"text": "queue<br>(people)", "side": "top",
+                                           "font": {"size": 10}},
+                                 "x": LEGEND_X + 0.1, "xanchor": "left", "y": 0.0,
+                                 "yanchor": "bottom", "len": 0.36, "thickness": 10,
+                                 "tickfont": {"size": 9}}},
             customdata=custom[mine],
             hovertemplate=("<b>%{customdata[0]}</b> (%{customdata[1]})<br>"
                            "queue: %{customdata[2]:,.0f}<br>"
@@ -318,21 +326,26 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
                                     d.entered[dest]]),
         hovertemplate=("<b>%{customdata[0]}</b><br>men present: %{customdata[1]:,.0f}<br>"
                        "entered so far: %{customdata[2]:,.0f}<extra>destination</extra>")))
-    data += _size_key(d, frames is not None)
+    data += _size_key(d, with_run)
     fig = go.Figure(data=data)
     fig.update_layout(
         margin={"l": 40, "r": 10, "t": 8, "b": 30}, plot_bgcolor=SEA, paper_bgcolor="white",
         hovermode="closest", dragmode="zoom", uirevision=extent,
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 10},
+        legend={"orientation": "v", "x": LEGEND_X, "y": 1.0, "yanchor": "top",
+                "font": {"size": 10}, "itemwidth": 30,
                 "bgcolor": "rgba(255,255,255,0.8)"},
         xaxis={"range": [lon0, lon1], "showgrid": False, "zeroline": False,
-               "ticksuffix": "°E", "domain": [0, 0.93]},
+               "ticksuffix": "°E", "domain": [0, MAP_WIDTH]},
         yaxis={"range": [lat0, lat1], "showgrid": False, "zeroline": False, "ticksuffix": "°N",
                "scaleanchor": "x", "scaleratio": ASPECT},
-        xaxis2={"domain": [0.0, 0.17], "anchor": "y2", "range": [0, 4], "visible": False,
-                "fixedrange": True},
-        yaxis2={"domain": [0.0, 0.2], "anchor": "x2", "range": [0, 3], "visible": False,
-                "fixedrange": True})
+        xaxis2={"domain": [0.0, KEY_WIDTH], "anchor": "y2", "range": [0, 4.4],
+                "visible": False, "fixedrange": True},
+        yaxis2={"domain": [0.0, KEY_HEIGHT], "anchor": "x2", "range": [0, 3.2],
+                "visible": False, "fixedrange": True})
+    if with_run:  # the key's white ground
+        fig.add_shape(type="rect", xref="paper", yref="paper", x0=0, x1=KEY_WIDTH, y0=0,
+                      y1=KEY_HEIGHT, fillcolor="rgba(255,255,255,0.85)", line={"width": 0.5},
+                      layer="below")
     return fig
 
 
@@ -342,14 +355,15 @@ def _size_key(d: Day, with_run: bool) -> list[go.Scatter]:
         return []
     queue_refs = sorted({_round_down(d.queue_top), _round_down(d.queue_top / 10)})
     present_refs = sorted({_round_down(d.present_top), _round_down(d.present_top / 10)})
-    xs = [0.5 + i for i in range(len(queue_refs))] + [0.5 + i for i in range(len(present_refs))]
-    ys = [2.0] * len(queue_refs) + [0.8] * len(present_refs)
+    xs = [0.3 + 2.1 * i for i in range(len(queue_refs))] + [0.5 + 2.1 * i for i in
+                                                             range(len(present_refs))]
+    ys = [2.1] * len(queue_refs) + [0.8] * len(present_refs)
     sizes = [*queue_size(np.array(queue_refs), d.queue_top),
              *present_size(np.array(present_refs), d.present_top)]
     colours = ["#d47fb0"] * len(queue_refs) + ["rgba(42,109,176,0.55)"] * len(present_refs)
     labels = [f"queue {short(q)}" for q in queue_refs] + [f"{short(p)} present" for p in
                                                           present_refs]
-    return [go.Scatter(x=[2.0], y=[2.9], xaxis="x2", yaxis="y2", mode="text",
+    return [go.Scatter(x=[2.2], y=[2.9], xaxis="x2", yaxis="y2", mode="text",
                        text=["key to sizes"], showlegend=False, hoverinfo="skip",
                        textfont={"size": 10}),
             go.Scatter(x=xs, y=ys, xaxis="x2", yaxis="y2", mode="markers+text", text=labels,

@@ -17,7 +17,7 @@ import solara.lab
 
 from app.mapview import EXTENTS, warm_up
 from app.messages import NO_PROBLEM, Problem, Prose, beside, problem_of
-from app.panels import ComparisonPanel, Downloads, MapPanel
+from app.panels import Caveats, ComparisonPanel, Downloads, MapPanel
 from app.plotly_view import serve_plotly_js
 from app.runs import MAX_RUNS, SCALES, Comparison, run_comparison, warm_workers
 from app.scenario import (
@@ -173,8 +173,10 @@ def Page() -> None:
         if problem.value.message:  # at the top, where it is seen without scrolling
             solara.Error(problem.value.message, dense=True, classes=["input-error"])
         if comp is not None:
-            solara.Div(children=[solara.Text(headline(comp, 1.0 / comp.scale))],
-                       classes=["headline"], style={"font-weight": "bold"})
+            solara.Text(headline(comp, 1.0 / comp.scale), classes=["run-headline"],
+                        style={"font-weight": "bold", "font-size": "0.95rem",
+                               "line-height": "1.3", "display": "block"})
+            Caveats(comp, world)
         with solara.lab.Tabs(lazy=True):  # draw only the tab in view
             with solara.lab.Tab("Map"):
                 MapPanel(world, comp, day, extent, shown)

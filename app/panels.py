@@ -19,7 +19,9 @@ from app.summary import outcome_rows
 from app.tables import csv_text, ensemble_table, outcomes_table
 from sim.config import parse_date
 
-MAP_HEIGHT = 470  # px: the map, its slider and the tabs fit in 1366 x 768
+# the map fills the window's height below the headline, the tabs and the slider (all of it in
+# view at 1366 x 768), never less than 320 px
+MAP_HEIGHT = "max(320px, calc(100vh - 330px))"
 
 
 def horizon_dates() -> list[dt.date]:
@@ -33,10 +35,11 @@ def horizon_dates() -> list[dt.date]:
 def Caveats(comp: Comparison, world) -> None:
     """What to read beside any total: too few runs for an interval; the uncounted routes."""
     warning = few_runs_warning(len(comp.paired()))
+    small = {"font-size": "0.78rem", "display": "block", "line-height": "1.25"}
     if warning:
-        solara.Warning(warning, dense=True, classes=["few-runs"])
+        solara.Text("⚠ " + warning, classes=["few-runs"], style={**small, "color": "#b00020"})
     solara.Text(uncounted_caveat(list(world.country_names), list(world.country_kind)),
-                classes=["uncounted-caveat"], style={"font-size": "0.8em", "color": "#6b4e00"})
+                classes=["uncounted-caveat"], style={**small, "color": "#6b4e00"})
 
 
 @solara.component
@@ -73,7 +76,6 @@ def ComparisonPanel(comp: Comparison, country, post, world) -> None:
     resolution = 1.0 / comp.scale
     rows = outcome_rows(comp, resolution)
     marks = action_marks(comp.first_config.policy) if comp.first_config is not None else []
-    Caveats(comp, world)
     solara.Text("Outcomes: median (90 % interval) over "
                 + ("posterior particles and seeds" if comp.over_posterior else "seeds")
                 + f", {len(comp.paired())} paired runs; rounded to what they support",
@@ -107,7 +109,6 @@ def Downloads(comp: Comparison | None, policy, world) -> None:
     if comp is None or policy is None:
         solara.Info("Run a policy first: then its tables, daily.csv and YAML are here.")
         return
-    Caveats(comp, world)
     Prose("**The ensemble**: medians and 90 % bands over the runs, by date, for 2022, the "
           "scenario and their paired difference (departures, cumulative departures, entries "
           "by destination, queues by exit), and the outcomes table as shown.")

@@ -29,6 +29,6 @@ def figure_json(fig: go.Figure) -> dict[str, Any]:
 
 
 @solara.component_vue("plotly_view.vue")
-def PlotlyView(figure: dict[str, Any], height: int = 480, css_class: str = "plotly-view"):
-    """Draws `figure` (figure_json); a new figure redraws in place (Plotly.react), keeping the
-    zoom while the layout's `uirevision` stays the same."""
+def PlotlyView(figure: dict[str, Any], height: str = "480px", css_class: str = "plotly-view"):
+    """Draws `figure` (figure_json) `height` high (any CSS length); a new figure redraws in
+    place (Plotly.react), keeping the zoom while the layout's `uirevision` stays the same."""

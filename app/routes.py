@@ -32,16 +32,15 @@ def uncounted(country_names: list[str], country_kinds: list[str]) -> list[str]:
 def uncounted_caveat(country_names: list[str], country_kinds: list[str]) -> str:
     """The sentence to read beside any total."""
     names = uncounted(country_names, country_kinds)
-    return ("Totals include routes that no reported count constrains: " + ", ".join(names)
-            + ". The model sends men there without any figure to check it against (Belarus "
-            "above all), so read the totals as an upper bound and the counted destinations "
-            "as the model's answer.")
+    return ("Totals include routes no reported count constrains (" + ", ".join(names)
+            + "): read them as an upper bound, and the counted destinations as the model's "
+            "answer.")
 
 
 def few_runs_warning(n_runs: int) -> str:
     """A warning when too few runs make an interval ('' when there are enough)."""
     if n_runs >= MIN_RUNS_FOR_INTERVAL:
         return ""
-    return (f"Only {n_runs} run{'s' if n_runs != 1 else ''} of each: a 90 % interval needs "
-            f"at least {MIN_RUNS_FOR_INTERVAL} to mean much (with fewer its ends are "
-            "the extreme runs). Raise 'runs of each' for figures to quote.")
+    return (f"Only {n_runs} run{'s' if n_runs != 1 else ''} of each: too few for a 90 % "
+            f"interval (its ends are nearly the extreme runs); use {MIN_RUNS_FOR_INTERVAL} or "
+            "more for figures to quote.")
