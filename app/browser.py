@@ -21,7 +21,17 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 INSTALL_HINT = "no Chromium at /usr/bin/chromium: install it with `apt-get install chromium`"
 PROJECT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = PROJECT / "results" / "app"
+SCREENSHOTS = PROJECT / "results" / "app"  # the committed ones, which the README shows
+REFRESH_SCREENSHOTS = "APP_SCREENSHOTS"  # set to 1: the browser tests rewrite them there
+VIEWPORT = {"width": 1366, "height": 768}  # the smallest laptop screen the page must fit
+
+
+def screenshot_dir(scratch: Path) -> Path:
+    """Where the browser tests save screenshots: `scratch` (a temporary folder), or
+    results/app/ when APP_SCREENSHOTS=1 asks to refresh the committed ones."""
+    folder = SCREENSHOTS if os.environ.get(REFRESH_SCREENSHOTS) == "1" else scratch
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def free_port() -> int:
@@ -89,5 +99,37 @@ def fill(page, input_class: str, text: str) -> None:
     box.blur()
 
 
-def map_image(page) -> str:
-    return page.locator(".map img").first.get_attribute("src") or ""
+def map_heading(page) -> str:
+    return page.locator(".map-heading").first.inner_text()
+
+
+def map_ranges(page) -> list[list[float]]:
+    """The map's longitude and latitude ranges as drawn (they shrink when it zooms in)."""
+    return page.evaluate("() => { const l = document.querySelector('.map')._fullLayout;"
+                         " return [l.xaxis.range, l.yaxis.range]; }")
+
+
+def site_position(page, site_id: str) -> tuple[float, float]:
+    """Where on the screen the map draws the post or airport `site_id` (page pixels)."""
+    return tuple(page.evaluate("""(id) => {
+        const gd = document.querySelector('.map');
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        const box = gd.getBoundingClientRect();
+        for (const trace of gd._fullData) {
+            const ids = (trace.customdata || []).map(row => row[1]);
+            const i = ids.indexOf(id);
+            if (i >= 0 && /^(land post|airport)/.test(trace.name)) {
+                return [box.left + xa._offset + xa.l2p(trace.x[i]),
+                        box.top + ya._offset + ya.l2p(trace.y[i])];
+            }
+        }
+        throw new Error('no site ' + id + ' on the map');
+    }""", site_id))
+
+
+def hover_text(page, x: float, y: float) -> str:
+    """Move the mouse to (x, y) and read the map's hover label."""
+    page.mouse.move(x - 30, y - 30)
+    page.mouse.move(x, y, steps=5)
+    label = page.wait_for_selector(".map .hoverlayer .hovertext", timeout=10_000)
+    return label.text_content() or ""
