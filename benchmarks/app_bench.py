@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.browser import CHROMIUM, INSTALL_HINT, fill, launch, pick, serve
+from app.browser import CHROMIUM, INSTALL_HINT, VIEWPORT, fill, launch, pick, serve
 
 RESULTS = Path(__file__).with_name("app_results.md")
 HEADER = ("| when (UTC) | load average | drawn, first visitor at server start (s) | drawn, "
@@ -29,10 +29,10 @@ SETTLE_S = 20.0  # the server's warm-up (world, empty map, run workers) ends wit
 
 
 def drawn_after(browser, url: str) -> tuple[object, float]:
-    page = browser.new_page(viewport={"width": 1500, "height": 1050})
+    page = browser.new_page(viewport=VIEWPORT)
     started = time.perf_counter()
     page.goto(url)
-    page.wait_for_selector(".map img", timeout=120_000)
+    page.wait_for_selector(".map .main-svg", timeout=120_000)  # the Plotly map, drawn
     return page, time.perf_counter() - started
 
 

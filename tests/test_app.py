@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import subprocess
@@ -12,8 +13,10 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from app.charts import reported_daily_entries
-from app.mapview import GEOJSON, _segments, draw_map, places
+from app.charts import action_marks, reported_daily_entries
+from app.mapview import GEOJSON, _segments, day_of, map_figure, places
+from app.messages import field_key, problem_of, prose_html
+from app.routes import counted_destinations, few_runs_warning, uncounted, uncounted_caveat
 from app.runs import daily_csv_of, draw_particles, posterior_columns, run_comparison, set_path
 from app.scenario import (
     BASELINE_LABEL,
@@ -167,17 +170,49 @@ def test_the_daily_csv_offered_is_the_scenarios_first_run(closing_kazakhstan):
     np.testing.assert_allclose(per_day, first.departures, rtol=1e-5)
 
 
+def _traces(fig) -> dict[str, object]:
+    return {t.name: t for t in fig.data if t.name}
+
+
 def test_the_map_draws_every_layer_with_and_without_a_run(closing_kazakhstan):
     world = data_world()
-    before = draw_map(world, 0, None, closing_kazakhstan.dates)
-    after = draw_map(world, 25, closing_kazakhstan.frames["kazakhstan_closes"],
-                     closing_kazakhstan.dates, title="kazakhstan_closes")
-    ax_before, ax_after = before.axes[0], after.axes[0]
-    assert len(ax_after.collections) == len(ax_before.collections) + 2  # the two flow layers
-    assert "men have left Russia so far" in ax_after.get_title(loc="left")
+    comp = closing_kazakhstan
+    before = _traces(map_figure(world, 0, None, comp.dates))
+    after = _traces(map_figure(world, 25, comp.frames["kazakhstan_closes"], comp.dates))
+    assert set(after) - set(before) >= {"flow region→exit (width: men)", "flow exit→country"}
     pl = places(world)
     assert pl.region.shape == (world.n_regions, 2) and pl.site.shape == (world.n_gates, 2)
     assert np.all((pl.site[:, 1] > 35) & (pl.site[:, 1] < 72))  # every post and airport placed
+    posts = after["land post (size, colour: queue)"]
+    lars = list(posts.customdata[:, 1]).index("GE-01")  # hover: the post's name and id
+    assert posts.customdata[lars, 0].startswith("Verkhny Lars")
+    assert "%{customdata[0]}" in posts.hovertemplate and "queue" in posts.hovertemplate
+
+
+def test_the_maps_scales_hold_over_the_whole_run(closing_kazakhstan):
+    """The colour and size scales are the run's maxima, the same on every day: a day's map
+    can be set beside another's."""
+    world = data_world()
+    comp = closing_kazakhstan
+    frames = comp.frames["kazakhstan_closes"]
+    days = [day_of(world, frames, t) for t in (3, 20, len(comp.dates) - 1)]
+    assert len({(d.queue_top, d.present_top, d.share_top) for d in days}) == 1
+    for t in (3, 20):
+        fig = _traces(map_figure(world, t, frames, comp.dates))
+        region = fig["region (size: men at risk)"].marker
+        queue = fig["land post (size, colour: queue)"].marker
+        assert region.cmax == pytest.approx(days[0].share_top * 100)
+        assert queue.cmax == pytest.approx(days[0].queue_top)
+        assert max(region.color) <= region.cmax + 1e-9
+
+
+def test_draft_office_rings_lie_under_the_queues(closing_kazakhstan):
+    """The rings are drawn before the posts and airports (Plotly draws later traces on top)."""
+    comp = closing_kazakhstan
+    names = [t.name for t in map_figure(data_world(), 20, comp.frames["kazakhstan_closes"],
+                                        comp.dates).data]
+    ring = names.index("draft office (ring: call-up probability)")
+    assert ring < names.index("land post (size, colour: queue)") < names.index("airport")
 
 
 def test_flow_widths_are_in_proportion_to_the_flows():
@@ -230,3 +265,74 @@ def test_python_m_sim_runs_the_downloaded_policy_unchanged(tmp_path):
     assert "KZ" not in summary["entered_by_destination"] or (
         summary["entered_by_destination"]["KZ"]
         < 0.5 * max(summary["entered_by_destination"].values()))
+
+
+def test_uncounted_routes_are_those_without_a_fitted_count():
+    world = data_world()
+    counted = counted_destinations()
+    assert {"Kazakhstan", "Georgia", "Finland"} <= counted and "Belarus" not in counted
+    names = uncounted(list(world.country_names), list(world.country_kind))
+    assert {"Belarus", "Abkhazia"} <= set(names)
+    assert not set(names) & counted and "Russia" not in names
+    assert "Belarus" in uncounted_caveat(list(world.country_names), list(world.country_kind))
+
+
+@pytest.mark.parametrize(("runs", "warned"), [(1, True), (19, True), (20, False), (50, False)])
+def test_fewer_than_20_runs_are_warned_of(runs, warned):
+    assert bool(few_runs_warning(runs)) is warned
+
+
+@pytest.mark.parametrize(("action", "key"), [
+    ({**CLOSE_KZ, "targets": "XX-99"}, "action-1-targets"),
+    ({**CLOSE_KZ, "kind": "capacity_factor", "factor": "-2"}, "action-1-value"),
+    ({**CLOSE_KZ, "kind": "draft_office", "probability": "1.5"}, "action-1-value"),
+    ({**CLOSE_KZ, "end": "2022-09-01"}, "action-1-end"),
+    ({**CLOSE_KZ, "start": "26/09/2022"}, "action-1-start"),
+])
+def test_an_invalid_edit_is_shown_beside_its_field(action, key):
+    with pytest.raises(ConfigError) as err:
+        scenario_config(custom_policy("historical", [CLOSE_KZ, action]), 0.01)
+    problem = problem_of(err.value)
+    assert problem.field == key
+    assert problem.beside and not problem.beside.startswith("config")
+    assert problem.beside in problem.message
+
+
+def test_fields_of_the_runs_settings_are_found_too():
+    assert field_key("behaviour.beta_wait") == "behaviour-beta_wait"
+    assert field_key("runs") == "runs" and field_key("policy.name") == "name"
+    assert field_key("somewhere.else") == ""
+
+
+def test_prose_escapes_html_and_renders_tables():
+    out = prose_html("| a | b |\n|---|---|\n| <script>x</script> | 1 |")
+    assert "<table>" in out and "<script>" not in out and "&lt;script&gt;" in out
+
+
+def test_the_scenarios_own_actions_are_marked_on_the_charts():
+    def marks(name):
+        return action_marks(scenario_config(catalogue_policy(name), 0.01).policy)
+
+    assert marks("kazakhstan_closes") == [(dt.date(2022, 9, 26), "close KZ")]
+    assert marks("finland_stays_open") == [(dt.date(2022, 9, 30), "without finland_tourist_ban")]
+    assert marks("historical") == []
+
+
+def test_the_ensemble_table_holds_medians_and_bands_of_every_series(closing_kazakhstan):
+    from app.tables import ensemble_table, outcomes_table
+
+    comp = closing_kazakhstan
+    world = data_world()
+    table = ensemble_table(comp, list(world.country_names), list(world.gate_ids))
+    assert (table["p05"] <= table["median"] + 1e-9).all()
+    assert (table["median"] <= table["p95"] + 1e-9).all()
+    assert set(table["runs_of"]) == {"2022", "kazakhstan_closes", "kazakhstan_closes minus 2022"}
+    # hand-checked: the median of the cumulative departures on the last day, over the runs
+    last = table[(table["series"] == "left Russia (cumulative)")
+                 & (table["runs_of"] == "kazakhstan_closes")].iloc[-1]
+    totals = [r.departures.sum() for r in comp.of("kazakhstan_closes")]
+    assert last["median"] == pytest.approx(np.median(totals))
+    assert last["runs"] == len(totals)
+    outcomes = outcomes_table(comp)
+    assert list(outcomes.columns) == ["outcome", "2022", "kazakhstan_closes",
+                                      "paired difference", "runs"]
