@@ -36,7 +36,7 @@ EXTENTS = {  # lon_min, lon_max, lat_min, lat_max
 ASPECT = 1.0 / np.cos(np.radians(52.0))  # equirectangular, true to scale near 52 N
 MAX_FLOWS = 80
 MAP_WIDTH, LEGEND_X = 0.72, 0.74  # shares of the figure's width: the map; the key on its right
-KEY_WIDTH, KEY_HEIGHT = 0.19, 0.27  # the key to sizes: a share of the plot's width and height
+KEY_BOTTOM, KEY_TOP = 0.37, 0.6  # the key to sizes, beside the map, between legend and bars
 # label placement where capitals crowd (the Baltics, Finland, the Caucasus); others: top right
 LABEL_POSITION = {"FI": "top center", "EE": "middle left", "LV": "middle left",
                   "LT": "middle left", "BY": "top right", "PL": "bottom left",
@@ -267,7 +267,7 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
                 "colorbar": {"title": {"text": "regions:<br>% of men<br>set off", "side": "top",
                                        "font": {"size": 10}},
                              "x": LEGEND_X, "xanchor": "left", "y": 0.0, "yanchor": "bottom",
-                             "len": 0.36, "thickness": 10, "tickfont": {"size": 9}}},
+                             "len": 0.32, "thickness": 10, "tickfont": {"size": 9}}},
         customdata=np.column_stack([pl.region_names, men, d.region_left, d.region_share * 100]),
         hovertemplate=("<b>%{customdata[0]}</b><br>men at risk: %{customdata[1]:,.0f}<br>"
                        "set off so far: %{customdata[2]:,.0f} (%{customdata[3]:.1f} %)"
@@ -298,7 +298,7 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
                     "colorbar": {"title": {"text": "queue<br>(people)", "side": "top",
                                            "font": {"size": 10}},
                                  "x": LEGEND_X + 0.1, "xanchor": "left", "y": 0.0,
-                                 "yanchor": "bottom", "len": 0.36, "thickness": 10,
+                                 "yanchor": "bottom", "len": 0.32, "thickness": 10,
                                  "tickfont": {"size": 9}}},
             customdata=custom[mine],
             hovertemplate=("<b>%{customdata[0]}</b> (%{customdata[1]})<br>"
@@ -332,25 +332,22 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
         margin={"l": 40, "r": 10, "t": 8, "b": 30}, plot_bgcolor=SEA, paper_bgcolor="white",
         hovermode="closest", dragmode="zoom", uirevision=extent,
         legend={"orientation": "v", "x": LEGEND_X, "y": 1.0, "yanchor": "top",
-                "font": {"size": 10}, "itemwidth": 30,
+                "font": {"size": 10}, "itemwidth": 30, "itemsizing": "constant",
+                "tracegroupgap": 0,
                 "bgcolor": "rgba(255,255,255,0.8)"},
         xaxis={"range": [lon0, lon1], "showgrid": False, "zeroline": False,
                "ticksuffix": "°E", "domain": [0, MAP_WIDTH]},
         yaxis={"range": [lat0, lat1], "showgrid": False, "zeroline": False, "ticksuffix": "°N",
                "scaleanchor": "x", "scaleratio": ASPECT},
-        xaxis2={"domain": [0.0, KEY_WIDTH], "anchor": "y2", "range": [0, 4.4],
+        xaxis2={"domain": [LEGEND_X, 1.0], "anchor": "y2", "range": [0, 4.4],
                 "visible": False, "fixedrange": True},
-        yaxis2={"domain": [0.0, KEY_HEIGHT], "anchor": "x2", "range": [0, 3.2],
+        yaxis2={"domain": [KEY_BOTTOM, KEY_TOP], "anchor": "x2", "range": [0, 3.2],
                 "visible": False, "fixedrange": True})
-    if with_run:  # the key's white ground
-        fig.add_shape(type="rect", xref="paper", yref="paper", x0=0, x1=KEY_WIDTH, y0=0,
-                      y1=KEY_HEIGHT, fillcolor="rgba(255,255,255,0.85)", line={"width": 0.5},
-                      layer="below")
     return fig
 
 
 def _size_key(d: Day, with_run: bool) -> list[go.Scatter]:
-    """The key to the sizes, in the map's lower left corner (its own small axes)."""
+    """The key to the sizes, beside the map (its own small axes, which do not zoom)."""
     if not with_run:
         return []
     queue_refs = sorted({_round_down(d.queue_top), _round_down(d.queue_top / 10)})
@@ -363,7 +360,8 @@ def _size_key(d: Day, with_run: bool) -> list[go.Scatter]:
     colours = ["#d47fb0"] * len(queue_refs) + ["rgba(42,109,176,0.55)"] * len(present_refs)
     labels = [f"queue {short(q)}" for q in queue_refs] + [f"{short(p)} present" for p in
                                                           present_refs]
-    return [go.Scatter(x=[2.2], y=[2.9], xaxis="x2", yaxis="y2", mode="text",
+    return [go.Scatter(x=[0.15], y=[3.0], xaxis="x2", yaxis="y2", mode="text",
+                       textposition="middle right",
                        text=["key to sizes"], showlegend=False, hoverinfo="skip",
                        textfont={"size": 10}),
             go.Scatter(x=xs, y=ys, xaxis="x2", yaxis="y2", mode="markers+text", text=labels,
