@@ -162,7 +162,7 @@ def Page() -> None:
     comp: Comparison | None = comparison.value
 
     with solara.Sidebar():
-        Sidebar(world, policy_name, custom_name, base_name, actions, dropped, scale, n_runs,
+        Sidebar(policy_name, custom_name, base_name, actions, dropped, scale, n_runs,
                 over_posterior, behaviour, problem.value)
         solara.Button("Run against 2022", color="primary", on_click=task,
                       disabled=task.pending, classes=["run-button"])
@@ -190,10 +190,9 @@ def Page() -> None:
 
 
 @solara.component
-def Sidebar(world, policy_name, custom_name, base_name, actions, dropped, scale, n_runs,
+def Sidebar(policy_name, custom_name, base_name, actions, dropped, scale, n_runs,
             over_posterior, behaviour, problem: Problem) -> None:
     """The policy and the runs' settings; an invalid value's message beside its field."""
-    del world
     solara.Select("policy", values=[*catalogue(), CUSTOM], value=policy_name,
                   classes=["policy-select"])
     if policy_name.value == CUSTOM:
