@@ -36,7 +36,7 @@ EXTENTS = {  # lon_min, lon_max, lat_min, lat_max
 ASPECT = 1.0 / np.cos(np.radians(52.0))  # equirectangular, true to scale near 52 N
 MAX_FLOWS = 80
 MAP_WIDTH, LEGEND_X = 0.72, 0.74  # shares of the figure's width: the map; the key on its right
-KEY_BOTTOM, KEY_TOP = 0.37, 0.6  # the key to sizes, beside the map, between legend and bars
+KEY_BOTTOM, KEY_TOP = 0.36, 0.56 # the key to sizes, beside the map, between legend and bars
 # label placement where capitals crowd (the Baltics, Finland, the Caucasus); others: top right
 LABEL_POSITION = {"FI": "top center", "EE": "middle left", "LV": "middle left",
                   "LT": "middle left", "BY": "top right", "PL": "bottom left",
@@ -329,7 +329,8 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
     data += _size_key(d, with_run)
     fig = go.Figure(data=data)
     fig.update_layout(
-        margin={"l": 40, "r": 10, "t": 8, "b": 30}, plot_bgcolor=SEA, paper_bgcolor="white",
+        margin={"l": 40, "r": 10, "t": 8, "b": 30}, plot_bgcolor="white",
+        paper_bgcolor="white",
         hovermode="closest", dragmode="zoom", uirevision=extent,
         legend={"orientation": "v", "x": LEGEND_X, "y": 1.0, "yanchor": "top",
                 "font": {"size": 10}, "itemwidth": 30, "itemsizing": "constant",
@@ -343,6 +344,9 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
                 "visible": False, "fixedrange": True},
         yaxis2={"domain": [KEY_BOTTOM, KEY_TOP], "anchor": "x2", "range": [0, 3.2],
                 "visible": False, "fixedrange": True})
+    # the sea: the map's own ground (the key's small axes stay white)
+    fig.add_shape(type="rect", xref="x domain", yref="y domain", x0=0, x1=1, y0=0, y1=1,
+                  fillcolor=SEA, line={"width": 0}, layer="below")
     return fig
 
 
