@@ -36,10 +36,10 @@ EXTENTS = {  # lon_min, lon_max, lat_min, lat_max
 ASPECT = 1.0 / np.cos(np.radians(52.0))  # equirectangular, true to scale near 52 N
 MAX_FLOWS = 80
 MAP_WIDTH, LEGEND_X = 0.72, 0.74  # shares of the figure's width: the map; the key on its right
-KEY_BOTTOM, KEY_TOP = 0.36, 0.56 # the key to sizes, beside the map, between legend and bars
+KEY_BOTTOM, KEY_TOP = 0.36, 0.56  # the key to sizes, beside the map, between legend and bars
 # label placement where capitals crowd (the Baltics, Finland, the Caucasus); others: top right
 LABEL_POSITION = {"FI": "top center", "EE": "middle left", "LV": "middle left",
-                  "LT": "middle left", "BY": "top right", "PL": "bottom left",
+                  "LT": "middle left", "BY": "top right", "PL": "bottom right",
                   "SCHENGEN": "bottom center",
                   "GE": "top right", "AB": "top left", "AM": "bottom left",
                   "AZ": "middle right", "TR": "bottom center", "NO": "top center"}
