@@ -40,7 +40,7 @@ KEY_BOTTOM, KEY_TOP = 0.36, 0.56  # the key to sizes, beside the map, between le
 # label placement where capitals crowd (the Baltics, Finland, the Caucasus); others: top right
 LABEL_POSITION = {"FI": "top center", "EE": "middle left", "LV": "middle left",
                   "LT": "middle left", "BY": "top right", "PL": "bottom right",
-                  "SCHENGEN": "bottom center",
+                  "SCHENGEN": "middle left",
                   "GE": "top right", "AB": "top left", "AM": "bottom left",
                   "AZ": "middle right", "TR": "bottom center", "NO": "top center"}
 REGION_SCALE = "YlOrRd"
