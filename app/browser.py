@@ -4,6 +4,7 @@ Playwright drives it and never downloads a browser of its own."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -127,9 +128,15 @@ def site_position(page, site_id: str) -> tuple[float, float]:
     }""", site_id))
 
 
-def hover_text(page, x: float, y: float) -> str:
-    """Move the mouse to (x, y) and read the map's hover label."""
+def hover_text(page, x: float, y: float, expected: str) -> str:
+    """Move the mouse to (x, y) and read the map's hover label once it holds `expected` (on
+    the way the mouse may pass over other points, whose labels come and go); after 10 s, the
+    label as it is."""
     page.mouse.move(x - 30, y - 30)
     page.mouse.move(x, y, steps=5)
-    label = page.wait_for_selector(".map .hoverlayer .hovertext", timeout=10_000)
-    return label.text_content() or ""
+    with contextlib.suppress(Exception):  # the caller's assertion shows what was there
+        page.wait_for_function(
+            "(text) => [...document.querySelectorAll('.map .hoverlayer .hovertext')]"
+            ".some(label => label.textContent.includes(text))", arg=expected, timeout=10_000)
+    return " | ".join(label.text_content() or "" for label in
+                      page.query_selector_all(".map .hoverlayer .hovertext"))

@@ -86,7 +86,7 @@ def test_the_map_zooms_and_names_a_post_on_hover(browser, url, problems, tmp_pat
                            f"{(lon1 - lon0) / 3}", timeout=10_000)
     (zlon0, zlon1), (zlat0, zlat1) = map_ranges(page)
     assert lon0 < zlon0 < 44.63 < zlon1 < lon1 and lat0 < zlat0 < 42.77 < zlat1 < lat1
-    text = hover_text(page, *site_position(page, "GE-01"))
+    text = hover_text(page, *site_position(page, "GE-01"), expected="GE-01")
     assert "Verkhny Lars" in text and "GE-01" in text and "queue" in text
     page.screenshot(path=str(screenshot_dir(tmp_path) / "map_zoomed_hover.png"))
     page.close()
