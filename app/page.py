@@ -69,8 +69,8 @@ def ActionEditor(index: int, row: dict[str, str], on_change, on_remove,
     with solara.Card(f"Action {index + 1}", margin=0, classes=["action-card"]):
         solara.Select("kind", values=ACTION_KINDS, value=row["kind"],
                       on_value=set_field("kind"), dense=True)
-        solara.InputText("targets (ids or names, comma-separated: FI, GE-01, AIR-SVO, all, "
-                         "land, air)", value=row["targets"], on_value=set_field("targets"),
+        solara.InputText("targets (comma-separated: FI, GE-01, AIR-SVO, all, land, air)",
+                         value=row["targets"], on_value=set_field("targets"),
                          continuous_update=False, error=error("targets"),
                          classes=[f"action-{index}-targets"])
         with solara.Row():
