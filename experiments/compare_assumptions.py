@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 import analysis.config  # noqa: F401 - registers the config schemas
@@ -21,7 +19,7 @@ from analysis.assumptions import run_assumptions
 from sim.config import CONF_DIR
 from sim.errors import InputError
 from sim.preflight import preflight_command
-from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
+from sim.validation import INPUT_ERROR_EXIT
 
 CONFIG = "experiment/assumptions"
 
@@ -30,9 +28,8 @@ CONFIG = "experiment/assumptions"
 def main(cfg: DictConfig) -> None:
     try:
         folder = run_assumptions(cfg)
-    except InputError as err:
+    except InputError as err:  # Hydra writes no folder here (hydra.run.dir: ., no .hydra/)
         logging.getLogger("experiments.compare_assumptions").error("invalid input: %s", err)
-        remove_run_folder(Path(HydraConfig.get().runtime.output_dir))  # no folder left behind
         sys.exit(INPUT_ERROR_EXIT)
     print(f"report in {folder / 'assumptions.md'}")
 
