@@ -39,10 +39,41 @@ calibrated files); any field can be overridden on the command line, e.g.
 """
 
 
-def field_comments(cls: type) -> dict[str, str]:
-    """The comment of each field in the class's source: the comment lines just above it and
-    the comment at the end of its line."""
+YAML_KEY = re.compile(r"^( *)([\w-]+):(.*)$")
+
+
+def yaml_comments(path: Path) -> dict[str, str]:
+    """The comment of each key of a YAML file, by dotted path: the comment lines just above it
+    and the comment at the end of its line (the experiments document their settings there)."""
     comments: dict[str, str] = {}
+    block: list[str] = []
+    stack: list[tuple[int, str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            block.append(stripped.lstrip("#").strip())
+            continue
+        m = YAML_KEY.match(line)
+        if not m:
+            block = []
+            continue
+        indent, key, rest = len(m.group(1)), m.group(2), m.group(3)
+        stack = [(i, k) for i, k in stack if i < indent] + [(indent, key)]
+        trailing = rest.split(" #", 1)[1].strip() if " #" in rest else ""
+        text = " ".join([*block, trailing]).strip()
+        if text:
+            comments[".".join(k for _, k in stack)] = text
+        block = []
+    return comments
+
+
+def field_comments(cls: type) -> dict[str, str]:
+    """The comment of each field in the class's source (and its base classes'): the comment
+    lines just above it and the comment at the end of its line."""
+    comments: dict[str, str] = {}
+    for base in reversed(cls.__mro__[1:]):
+        if dataclasses.is_dataclass(base):
+            comments |= field_comments(base)
     block: list[str] = []
     for line in inspect.getsource(cls).splitlines()[1:]:
         if m := COMMENT_LINE.match(line):
@@ -110,8 +141,11 @@ def _cell(text: str) -> str:
 
 
 def settings_section(title: str, cls: type, prefix: str, intro: str,
-                     calibrated: dict[str, tuple[str, str]] | None = None) -> list[str]:
-    """A table per dataclass (nested dataclasses get their own, under their dotted prefix)."""
+                     calibrated: dict[str, tuple[str, str]] | None = None,
+                     documented: dict[str, str] | None = None) -> list[str]:
+    """A table per dataclass (nested dataclasses get their own, under their dotted prefix).
+    A field without a comment in the schema takes its comment in `documented` (a YAML file's,
+    by dotted path)."""
     lines = [f"### {title}", "", intro, "",
              "| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
     nested: list[tuple[str, type]] = []
@@ -119,7 +153,7 @@ def settings_section(title: str, cls: type, prefix: str, intro: str,
     for f in dataclasses.fields(cls):
         default = _default(f)
         path = f"{prefix}{f.name}"
-        meaning = comments.get(f.name, "")
+        meaning = comments.get(f.name) or (documented or {}).get(path, "")
         if calibrated and path in calibrated:
             prior, why = calibrated[path]
             meaning = f"{meaning or why} **Calibrated**, prior {prior}.".strip()
@@ -131,7 +165,7 @@ def settings_section(title: str, cls: type, prefix: str, intro: str,
     for path, sub in nested:
         doc = own_docstring(sub)
         lines += settings_section(f"`{path}`", sub, f"{path}.", doc or f"The `{path}` group.",
-                                  calibrated)
+                                  calibrated, documented)
     return lines
 
 
@@ -156,12 +190,16 @@ def calibrated_priors() -> dict[str, tuple[str, str]]:
             for p in load_parameters(spec)}
 
 
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
 def _column(col: datasets.Col) -> str:
     bounds = []
     if col.lo is not None:
-        bounds.append(f"{'>' if col.lo_open else '>='} {col.lo:g}")
+        bounds.append(f"{'>' if col.lo_open else '>='} {_number(col.lo)}")
     if col.hi is not None:
-        bounds.append(f"<= {col.hi:g}")
+        bounds.append(f"<= {_number(col.hi)}")
     kind = col.kind if col.kind != "enum" else "one of " + ", ".join(
         f"`{c}`" for c in col.choices)
     required = "" if col.required else " (may be empty)"
@@ -200,20 +238,28 @@ def data_section() -> list[str]:
 def reference() -> str:
     priors = calibrated_priors()
     lines = [HEADER, "## Settings of a run (`python -m sim`, conf/config.yaml)", ""]
+    documented = yaml_comments(project_path("conf/config.yaml"))
+    for group in ("network", "population", "behaviour"):
+        documented |= {f"{group}.{key}": text for key, text in
+                       yaml_comments(project_path(f"conf/{group}/default.yaml")).items()}
     lines += settings_section("Top level", SimConfig, "", "The horizon, the seed and the "
-                              "groups below.", priors)
+                              "groups below.", priors, documented)
     lines += list_fields()
     lines += ["## Settings of the experiments", ""]
-    for title, cls, where in (
-            ("Policy comparison", CompareConfig, "conf/experiment/compare.yaml, "
-             "`python -m experiments.compare_policies`"),
-            ("What the effects rest on", AssumptionsConfig, "conf/experiment/assumptions.yaml, "
-             "`python -m experiments.compare_assumptions`"),
-            ("Sensitivity analysis", SensitivityConfig, "conf/experiment/sensitivity.yaml, "
-             "`python -m experiments.sensitivity`"),
-            ("Calibration", CalibrateConfig, "conf/calibration/calibrate.yaml (its comments "
-             "explain each value), `python -m experiments.calibrate`")):
-        lines += settings_section(title, cls, "", f"{where}.")
+    for title, cls, where, command in (
+            ("Policy comparison", CompareConfig, "conf/experiment/compare.yaml",
+             "python -m experiments.compare_policies"),
+            ("What the effects rest on", AssumptionsConfig, "conf/experiment/assumptions.yaml",
+             "python -m experiments.compare_assumptions"),
+            ("Sensitivity analysis", SensitivityConfig, "conf/experiment/sensitivity.yaml",
+             "python -m experiments.sensitivity"),
+            ("Calibration", CalibrateConfig, "conf/calibration/calibrate.yaml",
+             "python -m experiments.calibrate")):
+        documented = yaml_comments(project_path(where))
+        if cls is AssumptionsConfig:  # the comparison's settings are documented there
+            documented = yaml_comments(project_path("conf/experiment/compare.yaml")) | documented
+        lines += settings_section(title, cls, "", f"{where}, `{command}`.",
+                                  documented=documented)
     lines += data_section()
     return "\n".join(lines).rstrip() + "\n"
 
