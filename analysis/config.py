@@ -35,6 +35,22 @@ class CompareConfig:
 
 
 @dataclass
+class AssumptionConfig:
+    path: str  # dotted field of the simulation config
+    low: float
+    high: float
+    why: str = ""
+
+
+@dataclass
+class AssumptionsConfig(CompareConfig):
+    """conf/experiment/assumptions.yaml (`python -m experiments.compare_assumptions`)."""
+
+    outcome: str = "left_by_end"
+    assumptions: list[AssumptionConfig] = field(default_factory=list)
+
+
+@dataclass
 class SensitivityParameter:
     name: str
     low: float | None = None  # None: the calibration prior's range (`priors`)
@@ -80,6 +96,7 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="compare_schema", node=CompareConfig)
     cs.store(name="sensitivity_schema", node=SensitivityConfig)
+    cs.store(name="assumptions_schema", node=AssumptionsConfig)
 
 
 register_configs()

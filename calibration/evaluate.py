@@ -21,12 +21,12 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from calibration.ensemble import Extract, run_ensemble
-from calibration.forecast import FORECAST_COLUMNS, Discrepancy, summarise, with_discrepancy
+from calibration.forecast import FORECAST_COLUMNS, Discrepancy, PredictiveError, summarise
 from calibration.parameters import load_parameters, resample
 from calibration.paths import project_path
 from calibration.pipeline import quiet_libraries
 from calibration.problem import make_problem, point_values
-from calibration.scores import fit_summary, target_table, unmapped_table
+from calibration.scores import fit_summary, unmapped_table
 from sim.errors import InputError
 from sim.parallel import as_parallel_config
 
@@ -93,10 +93,8 @@ def scored_table(problem, sims, interval: float, error_sd: float,
                  discrepancy: tuple[Discrepancy, dt.date] | None) -> pd.DataFrame:
     """Per target: the evaluation columns; with a discrepancy, its intervals (growing with the
     horizon after the last training date) and the forecast hubs' scores."""
-    if discrepancy is None:
-        return target_table(problem, sims, interval, error_sd)
-    return with_discrepancy(target_table(problem, sims, interval, 0.0), sims,
-                            [t.obs.date for t in problem.targets], *discrepancy)
+    error = PredictiveError(error_sd, *discrepancy) if discrepancy else PredictiveError(error_sd)
+    return error.table(problem, sims, interval)
 
 
 def run_evaluation_ensemble(cfg: DictConfig, folder: Path):

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration.scores import weighted_median
+from calibration.scores import target_table, weighted_median
 from sim.atomic import atomic_write_text
 
 # chi-square(1) quantile 0.90: a one-sided 95 % profile-likelihood bound
@@ -207,6 +207,56 @@ def with_discrepancy(table: pd.DataFrame, sims: np.ndarray, dates: list[dt.date 
     for col in ("lower", "upper", "inside", *FORECAST_COLUMNS[2:]):
         table[col] = scores[col].to_numpy()
     return table
+
+
+@dataclass(frozen=True)
+class PredictiveError:
+    """How far a report may fall from the model's runs: the one predictive path of the
+    calibration, its redrawn report and the evaluation. With a structural `discrepancy`, a
+    log-sd growing with the days after `origin` (the last training date); without, a constant
+    log-sd `error_sd` (0: the runs alone)."""
+
+    error_sd: float = 0.0
+    discrepancy: Discrepancy | None = None
+    origin: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.discrepancy is not None and self.origin is None:
+            raise ValueError("a discrepancy needs the origin its horizons count from")
+
+    @classmethod
+    def of_summary(cls, summary: dict) -> PredictiveError:
+        """The error a calibration's summary.json records it drew its intervals with."""
+        discrepancy = summary.get("discrepancy")
+        if discrepancy and summary.get("train_end"):
+            return cls(float(summary.get("model_error_sd", 0.0)), Discrepancy(**discrepancy),
+                       dt.date.fromisoformat(summary["train_end"]))
+        return cls(float(summary.get("model_error_sd", 0.0)))
+
+    def sd(self, dates: list[dt.date | None]) -> np.ndarray:
+        """The log-sd of a report dated on each of `dates`."""
+        if self.discrepancy is None:
+            return np.full(len(dates), self.error_sd)
+        return self.discrepancy.sd(horizon_days(dates, self.origin))
+
+    def table(self, problem, sims: np.ndarray, interval: float = 0.9) -> pd.DataFrame:
+        """Per target: `target_table`'s columns with the intervals of a report; with a
+        discrepancy, also the forecast hubs' scores (FORECAST_COLUMNS)."""
+        if self.discrepancy is None:
+            return target_table(problem, sims, interval, self.error_sd)
+        return with_discrepancy(target_table(problem, sims, interval, 0.0), sims,
+                                [t.obs.date for t in problem.targets], self.discrepancy,
+                                self.origin)
+
+    def describe(self) -> str:
+        """One sentence for a report: what widens the runs into the interval of a report."""
+        if self.discrepancy is None:
+            return (f"a lognormal model/reporting error of log-sd {self.error_sd:.3f} "
+                    "(predict.model_error)")
+        d = self.discrepancy
+        return (f"the model's structural discrepancy (predict.discrepancy): log-sd "
+                f"{d.base_sd:.3f} on the training rows, its variance growing by "
+                f"{d.growth_per_day:.4f} a day after {self.origin.isoformat()}")
 
 
 def horizon_bin(h: float) -> str:

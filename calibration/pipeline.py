@@ -39,13 +39,13 @@ from calibration.abc import run_abc
 from calibration.calibrated_conf import write_calibrated_conf
 from calibration.checkpoints import State, fingerprint
 from calibration.ensemble import Extract, run_ensemble
-from calibration.forecast import Discrepancy, with_discrepancy
+from calibration.forecast import Discrepancy, PredictiveError
 from calibration.optimise import run_optimiser
 from calibration.parameters import load_parameters, posterior_medoid, resample
 from calibration.paths import project_path
 from calibration.problem import Problem, make_problem, point_values
 from calibration.report import write_report
-from calibration.scores import fit_summary, model_error_sd, target_table, unmapped_table
+from calibration.scores import fit_summary, model_error_sd, unmapped_table
 from sim.errors import InputError
 from sim.parallel import as_parallel_config
 
@@ -141,17 +141,13 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
     record("predict", time.perf_counter() - t0)
     np.savez_compressed(work / "ensemble.npz", **ens)
     error_sd = model_error_sd(cfg.predict.model_error, posterior, problem, ens["targets"])
-    table = target_table(problem, ens["targets"], error_sd=error_sd)
-    point_table = target_table(problem, point["targets"], error_sd=error_sd)
     train_end = max(t.obs.date for t in problem.fit_targets)
     discrepancy = None
     if cfg.predict.get("discrepancy"):  # the rolling origins' structural error replaces it
         discrepancy = Discrepancy.from_json(project_path(cfg.predict.discrepancy))
-        dates = [t.obs.date for t in problem.targets]
-        table = with_discrepancy(target_table(problem, ens["targets"]), ens["targets"], dates,
-                                 discrepancy, train_end)
-        point_table = with_discrepancy(target_table(problem, point["targets"]),
-                                       point["targets"], dates, discrepancy, train_end)
+    error = PredictiveError(error_sd, discrepancy, train_end if discrepancy else None)
+    table = error.table(problem, ens["targets"])
+    point_table = error.table(problem, point["targets"])
     summary = {
         "fit": fit_summary(table),
         "fit_point_estimate": fit_summary(point_table),
@@ -177,7 +173,7 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
             log.info("wrote %s", path)
     pd.DataFrame([best]).to_csv(out_dir / "point_estimate.csv", index=False)
     write_report(out_dir, problem, cfg, table, ens, posterior, summary,
-                                    unmapped_table(problem.mapping))
+                 unmapped_table(problem.mapping))
     s = summary["fit"]
     log.info("fit: median |log ratio| %.3f, %.0f%% inside the 90%% interval, ARD %.3f "
              "(%d rows, %.0f targets); report in %s; %.1f min",

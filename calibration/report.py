@@ -21,6 +21,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
+from calibration.forecast import PredictiveError
 from sim.results import round_to_support
 
 ANNOUNCEMENT = dt.date(2022, 9, 21)
@@ -34,16 +35,18 @@ CLAIMS = [  # (by day, value, what was claimed or estimated: docs/estimates.md, 
                             "est08); 355,000-700,000 (demographers' range, est07)"),
 ]
 ABROAD_ON = "2022-11-30"  # men still abroad: no autumn-only estimate found (docs/estimates.md)
+NO_ERROR = PredictiveError()  # the runs alone
 NAMES = {"FI": "Finland", "GE": "Georgia", "KZ": "Kazakhstan", "NO": "Norway"}
 
 
-def _band(ax, x, runs: np.ndarray, color: str, label: str, error_sd: float = 0.0) -> None:
-    """Median and 90 % band of the model; with `error_sd`, also the wider band of a report
-    (model x reporting error, as the targets' intervals)."""
-    if error_sd > 0:
-        from calibration.scores import observation_draws
+def _band(ax, x, runs: np.ndarray, color: str, label: str,
+          report_sd: np.ndarray | None = None) -> None:
+    """Median and 90 % band of the model; with `report_sd` (a log-sd per day, as
+    `PredictiveError.sd`), also the wider band of a report drawn as the targets' intervals."""
+    if report_sd is not None and np.any(report_sd > 0):
+        from calibration.forecast import predictive_draws
 
-        noisy = observation_draws(runs, error_sd, draws=10)
+        noisy = signed_expm1(predictive_draws(runs, report_sd, draws=10))
         lo, hi = np.quantile(noisy, [0.05, 0.95], axis=0)
         ax.fill_between(x, lo, hi, color=color, alpha=0.10, lw=0,
                         label=f"{label}: 90 % of a report (runs x reporting error)")
@@ -51,6 +54,11 @@ def _band(ax, x, runs: np.ndarray, color: str, label: str, error_sd: float = 0.0
     ax.fill_between(x, lo, hi, color=color, alpha=0.3, lw=0,
                     label=f"{label}: 90 % over posterior particles and seeds")
     ax.plot(x, med, color=color, lw=1.8, label=f"{label}: median")
+
+
+def signed_expm1(logs: np.ndarray) -> np.ndarray:
+    """The inverse of log(1 + x) extended to negative x."""
+    return np.sign(logs) * np.expm1(np.abs(logs))
 
 
 def _dates(n: int, start: dt.date) -> np.ndarray:
@@ -69,7 +77,7 @@ def _fmt_axis(ax, end: dt.date) -> None:
 
 def plot_country(folder: Path, code: str, k: int, ens: dict[str, np.ndarray],
                  table: pd.DataFrame, start: dt.date, full_gates: set[str],
-                 error_sd: float = 0.0) -> Path:
+                 error: PredictiveError = NO_ERROR) -> Path:
     """Daily and cumulative entries with 90 % bands and the observed figures."""
     entered = ens["entered"][:, :, k]
     fleeing = ens["entered_fleeing"][:, :, k]
@@ -77,7 +85,7 @@ def plot_country(folder: Path, code: str, k: int, ens: dict[str, np.ndarray],
     x = _dates(n_t, start)
     end = dt.date(2022, 10, 15)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.6))
-    _band(ax1, x, entered, "tab:blue", "all entries", error_sd)
+    _band(ax1, x, entered, "tab:blue", "all entries", error.sd(list(x)))
     ax1.plot(x, np.median(fleeing, axis=0), color="tab:red", lw=1, ls="--",
              label="of whom fleeing (median)")
     rows = table[(table["use"] == "fit")
@@ -111,7 +119,7 @@ def plot_country(folder: Path, code: str, k: int, ens: dict[str, np.ndarray],
     # cumulative since the announcement
     t0 = (ANNOUNCEMENT - start).days
     cum = np.cumsum(entered[:, t0:], axis=1)
-    _band(ax2, x[t0:], cum, "tab:blue", "all entries since 21 Sep", error_sd)
+    _band(ax2, x[t0:], cum, "tab:blue", "all entries since 21 Sep", error.sd(list(x[t0:])))
     starts = rows[(rows["period_start"] == ANNOUNCEMENT.isoformat())
                   & rows["kind"].isin(["period_total", "cumulative"])]
     ax2.plot([dt.date.fromisoformat(d) for d in starts["date"]], starts["observed"], "o",
@@ -133,11 +141,11 @@ def plot_country(folder: Path, code: str, k: int, ens: dict[str, np.ndarray],
 
 
 def plot_queue(folder: Path, post: str, ens: dict[str, np.ndarray], table: pd.DataFrame,
-               start: dt.date, error_sd: float = 0.0) -> Path:
+               start: dt.date, error: PredictiveError = NO_ERROR) -> Path:
     q = ens["queue_vehicles"]
     x = _dates(q.shape[1], start)
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    _band(ax, x, q, "tab:green", "model", error_sd)
+    _band(ax, x, q, "tab:green", "model", error.sd(list(x)))
     obs = table[(table["use"] == "fit") & (table["kind"] == "queue_vehicles")
                 & (table["post_ids"] == post)]
     ax.plot([dt.date.fromisoformat(d) for d in obs["date"]], obs["observed"], "o", color="k",
@@ -253,12 +261,12 @@ def write_report(folder: Path, problem: Any, cfg: Any, table: pd.DataFrame,
     table.to_csv(folder / "targets.csv", index=False, float_format="%.6g")
     unmapped.to_csv(folder / "unmapped.csv", index=False)
     geo = problem.geo
-    error_sd = float(summary.get("model_error_sd", 0.0))
+    error = PredictiveError.of_summary(summary)
     for k, code in enumerate(cfg.report.countries):
         ci = geo.country_ids.index(code)
         gates = [g for g, c in zip(geo.gate_ids, geo.gate_country, strict=True) if c == ci]
-        plot_country(folder, code, k, ens, table, start, {";".join(gates)}, error_sd)
-    plot_queue(folder, str(cfg.report.queue_post), ens, table, start, error_sd)
+        plot_country(folder, code, k, ens, table, start, {";".join(gates)}, error)
+    plot_queue(folder, str(cfg.report.queue_post), ens, table, start, error)
     plot_posteriors(folder, posterior, problem.params, summary.get("point_estimate", {}))
     dep = departures_table(ens, start)
     dep.to_csv(folder / "departures.csv", index=False)
@@ -320,9 +328,9 @@ inside 90% interval of the model | ARD | RMS log ratio |
 {sp.get('rms_log_ratio', np.nan):.3f} |
 
 log ratio = log((simulated median + 1) / (observed + 1)); ARD = mean |sim - obs| / obs.
-Interval of a report = the model's runs (posterior particles x seeds) x a lognormal model/reporting
-error of log-sd {summary.get('model_error_sd', 0):.3f} (predict.model_error, see
-docs/calibration.md); interval of the model = the runs alone.
+Interval of a report = the model's runs (posterior particles x seeds) x \
+{PredictiveError.of_summary(summary).describe()}, see docs/calibration.md; interval of the
+model = the runs alone.
 
 Time: ABC {t.get('abc', 0) / 60:.1f} min, optimiser {t.get('optimiser', 0) / 60:.1f} min,
 predictive ensemble {t.get('predict', 0) / 60:.1f} min; sum of the stages \
@@ -371,14 +379,16 @@ predictive ensemble {t.get('predict', 0) / 60:.1f} min; sum of the stages \
 
 def redraw(argv: list[str]) -> Path:
     """Redraw the report from results/calibration and the saved ensemble (`variant=NAME` for
-    a variant's report); the point estimate's scores are kept as they were."""
+    a variant's report), its intervals drawn through the calibration's own predictive error
+    (the discrepancy or model error its summary.json records); the point estimate's scores
+    are kept as they were."""
     from hydra import compose, initialize_config_dir
 
     import calibration.config  # noqa: F401 - the schema of the config composed here
     from calibration.parameters import load_parameters
     from calibration.paths import CONF_DIR, project_path
     from calibration.problem import make_problem
-    from calibration.scores import fit_summary, model_error_sd, target_table, unmapped_table
+    from calibration.scores import fit_summary, unmapped_table
 
     overrides = [f"+{a.lstrip('+')}" if a.lstrip("+").startswith("variant=") else a
                  for a in argv]
@@ -391,9 +401,8 @@ def redraw(argv: list[str]) -> Path:
     ens = dict(np.load(work / "ensemble.npz"))
     summary = json.loads((out / "summary.json").read_text())
     posterior = pd.read_csv(out / "posterior.csv")
-    summary["model_error_sd"] = model_error_sd(cfg.predict.model_error, posterior, problem,
-                                               ens["targets"])
-    table = target_table(problem, ens["targets"], error_sd=summary["model_error_sd"])
+    # the intervals as the calibration drew them (its summary records the error it used)
+    table = PredictiveError.of_summary(summary).table(problem, ens["targets"])
     summary["fit"] = fit_summary(table)
     write_report(out, problem, cfg, table, ens, posterior, summary,
                  unmapped_table(problem.mapping))

@@ -1,6 +1,8 @@
 """`python -m experiments.calibration_report [variant=NAME] [key=value ...]`: redraw the
-calibration's report from its saved files without re-running anything
-(calibration/report.py)."""
+calibration's report from its saved files without re-running anything (calibration/report.py).
+The intervals are drawn through the predictive error the calibration recorded in its
+summary.json (the structural discrepancy, or the scalar model error), as the calibration drew
+them."""
 
 from __future__ import annotations
 

@@ -238,6 +238,28 @@ def test_tiny_calibration_end_to_end(tiny_calibration):
     assert (departures["who"] == "people fleeing still abroad on that day").sum() == 1
 
 
+def test_redrawn_report_keeps_the_calibrations_intervals(tiny_calibration):
+    """`experiments.calibration_report` redraws every interval through the calibration's own
+    predictive error: the tiny calibration draws with the structural discrepancy
+    (predict.discrepancy), and a redraw that dropped it would narrow the intervals and lower
+    the share inside them."""
+    from calibration.report import redraw
+
+    tmp, summary = tiny_calibration
+    assert summary["discrepancy"]["base_sd"] > 0  # the path under test is the discrepancy's
+    out = tmp / "out"
+    before = pd.read_csv(out / "targets.csv")
+    redraw([f"out_dir={out}", f"work_dir={tmp / 'work'}", *TINY])
+    after = pd.read_csv(out / "targets.csv")
+    for column in ("lower", "upper", "inside", "simulated"):
+        np.testing.assert_allclose(after[column].to_numpy(float),
+                                   before[column].to_numpy(float), rtol=1e-5)
+    redrawn = json.loads((out / "summary.json").read_text())
+    assert redrawn["fit"] == pytest.approx(summary["fit"])
+    report = (out / "report.md").read_text()
+    assert "structural discrepancy" in report and "log-sd 0.000" not in report
+
+
 def test_calibration_resumes_from_its_checkpoints(tiny_calibration, caplog):
     tmp, summary = tiny_calibration
     before = pd.read_csv(tmp / "out" / "posterior.csv")
