@@ -101,6 +101,30 @@ def test_crossval_command_end_to_end(tmp_path):
     assert [p.read_text() for p in calibrated] == before  # conf/ is not touched
 
 
+def test_crossval_by_time_runs_the_rolling_origins(tmp_path):
+    """by=time: each origin calibrated on the rows up to it; the later origin's intervals carry
+    the discrepancy fitted to the earlier origin's forecasts."""
+    tiny = ",".join(f"'{o}'" for o in TINY)
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.crossval", "by=time",
+         "origins=['2022-09-28','2022-09-30']", f"out_dir={tmp_path / 'out'}",
+         f"work_dir={tmp_path / 'work'}", f"calibrate_overrides=[{tiny}]",
+         "evaluate_overrides=['particles=2','seeds=1','scale=0.002']", "n_workers=2"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = pd.read_csv(tmp_path / "out" / "crossval.csv")
+    for origin in ("2022-09-28", "2022-09-30"):
+        fold = rows[rows["fold"] == f"origin_{origin}"]
+        assert len(fold) >= 10 and (fold["date"] > origin).all()
+        trained = pd.read_csv(tmp_path / "out" / f"origin_{origin}" / "calibration" /
+                              "targets.csv")
+        assert (trained.loc[trained["use"] == "fit", "date"] <= origin).all()
+    first = rows[rows["fold"] == "origin_2022-09-28"]["discrepancy_base_sd"].iloc[0]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["folds"][0]["model_error_sd"] == pytest.approx(first, rel=1e-4)
+    assert "Cross-validation by time" in (tmp_path / "out" / "crossval.md").read_text()
+
+
 @pytest.mark.parametrize(("setting", "message"), [
     ("by=space", "by: 'space' is not one of"),
     ("folds=[destination_XX]", "folds: ['destination_XX'] are not folds"),
