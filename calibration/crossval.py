@@ -224,9 +224,12 @@ class FoldForecast:
 def run_fold(job: FoldJob) -> FoldForecast:
     """Calibrate on the fold's training rows and run its posterior ensemble on the test rows
     (a job of `run_many`: module level, its arguments pickle)."""
-    trained = calibrate(job.calibrate_cfg)
-    problem, sims, n_particles, seeds = run_evaluation_ensemble(job.evaluate_cfg,
-                                                                job.evaluation_dir)
+    try:
+        trained = calibrate(job.calibrate_cfg)
+        problem, sims, n_particles, seeds = run_evaluation_ensemble(job.evaluate_cfg,
+                                                                    job.evaluation_dir)
+    except InputError as err:  # as a plain InputError: a DataError does not unpickle
+        raise InputError(f"fold {job.fold.name}: {err}") from None
     if sims is None:
         raise InputError(f"fold {job.fold.name}: no held-out fit row could be mapped (see "
                          f"{job.evaluation_dir / 'unmapped.csv'})")
