@@ -311,7 +311,9 @@ def run_crossval(cfg: DictConfig, geo: Geography | None = None) -> dict[str, Any
     if not folds:
         raise InputError(f"{cfg.observations}: no fold (no destination with fit rows)")
     jobs = fold_jobs(cfg, folds)
-    forecasts = run_many(run_fold, jobs, cfg.parallel, desc="folds")
+    # one fold at a time (one fold, or one process): in this process, its runs in parallel
+    one_at_a_time = min(len(folds), effective_jobs(as_parallel_config(cfg.parallel).n_jobs)) == 1
+    forecasts = run_many(run_fold, jobs, 1 if one_at_a_time else cfg.parallel, desc="folds")
     table = score_folds(forecasts)
     table["country"] = country_of_rows(table, geo)
     out_dir = project_path(cfg.out_dir)
