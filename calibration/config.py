@@ -1,6 +1,6 @@
 """The calibration commands' configuration schemas (structured configs): Hydra checks every key
-and type of conf/calibration/{calibrate,evaluate,holdout}.yaml, of a variant and of the command
-line against these before anything runs. Values and their documentation are in the YAML."""
+and type of conf/calibration/{calibrate,evaluate,holdout,crossval}.yaml, of a variant and of the
+command line against these before anything runs. Values and their documentation are in the YAML."""
 
 from __future__ import annotations
 
@@ -134,11 +134,30 @@ class HoldoutConfig:
     chains: list[int] = field(default_factory=list)
 
 
+@dataclass
+class CrossvalConfig:
+    """conf/calibration/crossval.yaml (`python -m experiments.crossval`)."""
+
+    observations: str = "sim/data/observations_2022.csv"
+    by: str = "destination"  # destination | time
+    min_fit_rows: int = 3
+    pool_small: bool = True
+    folds: list[str] = field(default_factory=list)  # only these folds (empty: every fold)
+    origins: list[str] = field(default_factory=list)  # by=time: the forecast origins
+    out_dir: str = "results/calibration/crossval"
+    work_dir: str = "results/tmp/crossval"
+    calibrate_overrides: list[str] = field(default_factory=list)
+    evaluate_overrides: list[str] = field(default_factory=list)
+    n_workers: int = 2
+    parallel: ParallelConfig = field(default_factory=ParallelConfig)
+
+
 def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="calibrate_schema", node=CalibrateConfig)
     cs.store(name="evaluate_schema", node=EvaluateConfig)
     cs.store(name="holdout_schema", node=HoldoutConfig)
+    cs.store(name="crossval_schema", node=CrossvalConfig)
 
 
 register_configs()

@@ -158,5 +158,15 @@ def simulate_targets(targets: Sequence[Target], results: Results, geo: Geography
             value = values.sum()
         if kind == "period_total_vehicles":
             value /= persons_per_vehicle
-        out[i] = real(value)
+        out[i] = real(value) + rail_traffic(t, len(values))
     return out
+
+
+def rail_traffic(t: Target, days: int) -> float:
+    """What a count that includes rail adds for it (real persons): the country's ordinary
+    daily rail traffic, which the model does not simulate, each way (the ordinary traveller
+    who came by train goes home by train), over the row's days."""
+    if not t.rail_daily or t.obs.kind == "period_total_vehicles":
+        return 0.0
+    per_day = {"net": 0.0, "both_directions": 2.0}.get(t.obs.direction, 1.0) * t.rail_daily
+    return per_day * (1 if t.obs.kind in ("daily", "peak_daily") else days)

@@ -51,8 +51,12 @@ KINDS = ("daily", "period_total", "cumulative", "peak_daily", "queue_vehicles",
          "period_total_vehicles", "queue_km", "queue_hours", "pct_change")
 REQUIRED_COLUMNS = ("id", "use", "post_ids", "date", "period_start", "destination", "direction",
                     "kind", "value")
-OPTIONAL_COLUMNS = ("crossing", "value_low", "value_high", "notes", "who_reported", "outlet",
-                    "source_url_or_title")
+# what a count includes, when its source says (`modes`, ';'-separated): road and air are the
+# model's exits; rail is not an exit of the model, its ordinary traffic is the country's counted
+# `rail_daily_persons` (countries.csv), added to the run's count
+MODES = ("road", "rail", "air")
+OPTIONAL_COLUMNS = ("modes", "crossing", "value_low", "value_high", "notes", "who_reported",
+                    "outlet", "source_url_or_title")
 ALL_RUSSIA = ("all (russia total)", "all", "russia (all exits)")
 QUEUE_DIRECTIONS = ("left_russia", "entered_destination", "both_directions")
 
@@ -78,6 +82,7 @@ class Observation:
     value_low: float | None = None
     value_high: float | None = None
     crossing: str = ""
+    modes: tuple[str, ...] = ()  # what the count includes; () = what `crossing` says
     notes: str = ""
     problem: str = ""
 
@@ -139,11 +144,20 @@ def _parse_row(rec: dict[str, str], n: int, file: str) -> Observation:
     if rec["destination"] == "":
         raise DataError(file, "required value is empty", row=where, field="destination")
     posts = tuple(p.strip() for p in rec["post_ids"].split(";") if p.strip())
+    modes = tuple(m.strip() for m in rec.get("modes", "").split(";") if m.strip())
+    for mode in modes:
+        if mode not in MODES:
+            raise DataError(file, f"unknown mode {mode!r}; expected some of {list(MODES)}",
+                            row=where, field="modes")
+    if modes and posts:
+        raise DataError(file, "a count at named posts (post_ids) is by their mode; leave "
+                        "`modes` blank", row=where, field="modes")
     assert value is not None
     return Observation(id=ident, use=use, row=n, post_ids=posts, date=date, period_start=start,
                        destination=rec["destination"], direction=rec["direction"],
                        kind=rec["kind"], value=value, value_low=low, value_high=high,
-                       crossing=rec.get("crossing", ""), notes=rec.get("notes", ""))
+                       crossing=rec.get("crossing", ""), notes=rec.get("notes", ""),
+                       modes=modes)
 
 
 def _lenient_row(rec: dict[str, str], n: int, file: str) -> Observation:
@@ -231,6 +245,8 @@ class Geography:
     country_names: list[str]
     return_country: int  # index of Russia
     country_schengen: np.ndarray | None = None  # [C] bool: a Schengen state
+    # [C] ordinary daily entries of Russian citizens by rail, which the model does not simulate
+    country_rail_daily: np.ndarray | None = None
 
     @classmethod
     def from_world(cls, world) -> Geography:
@@ -242,7 +258,8 @@ class Geography:
                    gate_country=np.asarray(world.gate_country),
                    country_ids=list(world.country_ids),
                    country_names=list(world.country_names),
-                   return_country=int(world.return_country), country_schengen=schengen)
+                   return_country=int(world.return_country), country_schengen=schengen,
+                   country_rail_daily=world.country_features.get("rail_daily_persons"))
 
     @property
     def n_gates(self) -> int:
@@ -275,6 +292,7 @@ class Target:
     weight: float = 1.0  # 1 / size of its group
     extrapolated_days: int = 0
     at_russian_border: bool = False  # see `counted_at_russian_border`
+    rail_daily: float = 0.0  # real persons a day by rail (modes include rail), added to the run
 
     @property
     def id(self) -> str:
@@ -363,7 +381,8 @@ def counted_at_russian_border(obs: Observation, scope: str, countries: np.ndarra
     """Whether a row counts only crossings of the border with Russia (people leaving there go
     back to Russia): named exits (Russia's posts and air routes), the 'eastern border' (the
     Finnish and Baltic border guards' term) or the land border of a Schengen state (no other)."""
-    land_of_schengen = (scope == "land" and geo.country_schengen is not None
+    by_land = scope == "land" or (scope == "modes" and "air" not in obs.modes)
+    land_of_schengen = (by_land and geo.country_schengen is not None
                         and geo.country_schengen[countries].all())
     return bool(obs.post_ids or "eastern border" in _norm(obs.crossing) or land_of_schengen)
 
@@ -411,7 +430,7 @@ def _map_one(obs: Observation, geo: Geography, start: dt.date, end: dt.date, bas
     countries, all_russia, reason = resolve_destination(obs.destination, geo)
     if countries is None:
         return reason, None
-    scope = crossing_scope(obs.crossing)
+    scope = "modes" if obs.modes else crossing_scope(obs.crossing)
     if obs.post_ids:
         gates, reason = resolve_posts(obs.post_ids, countries, all_russia, geo)
         if gates is None:
@@ -422,7 +441,12 @@ def _map_one(obs: Observation, geo: Geography, start: dt.date, end: dt.date, bas
         if all_russia:
             gates[:] = True
         every = gates.copy()
-        if scope == "land":
+        if scope == "modes":  # the count's modes, summed: road exits, air exits (rail below)
+            if "road" not in obs.modes:
+                gates &= geo.gate_is_air
+            if "air" not in obs.modes:
+                gates &= ~geo.gate_is_air
+        elif scope == "land":
             gates &= ~geo.gate_is_air
         elif scope == "air":
             gates &= geo.gate_is_air
@@ -431,9 +455,11 @@ def _map_one(obs: Observation, geo: Geography, start: dt.date, end: dt.date, bas
                     "is blank (which would count every crossing); name its exits in post_ids"
                     ), None
         # 'all land border' of a country reached by land only is every crossing into it
-        by_posts = scope in ("land", "air") and not np.array_equal(gates, every)
+        by_posts = scope in ("land", "air", "modes") and not np.array_equal(gates, every)
         if scope in ("land", "air") and not gates.any():
             return f"the destination has no {scope} exit in the model", None
+        if scope == "modes" and not gates.any() and "rail" not in obs.modes:
+            return f"the destination has no {'/'.join(obs.modes)} exit in the model", None
     kind, direction = obs.kind, obs.direction
     exit_kinds = ("queue_vehicles", "queue_hours", "period_total_vehicles")
     if kind in exit_kinds and direction not in QUEUE_DIRECTIONS:
@@ -468,9 +494,13 @@ def _map_one(obs: Observation, geo: Geography, start: dt.date, end: dt.date, bas
         if extra > max_extra:
             return (f"period starts {extra} days before the horizon (more than "
                     f"{max_extra} days of extrapolation)"), None
+    rail = 0.0
+    if "rail" in obs.modes and geo.country_rail_daily is not None:
+        rail = float(np.asarray(geo.country_rail_daily)[countries].sum())
     return "", Target(obs=obs, countries=countries, gates=gates, by_posts=by_posts,
                       all_russia=all_russia, first=first, last=last, extrapolated_days=extra,
-                      at_russian_border=counted_at_russian_border(obs, scope, countries, geo))
+                      at_russian_border=counted_at_russian_border(obs, scope, countries, geo),
+                      rail_daily=rail)
 
 
 def group_key(t: Target) -> str:

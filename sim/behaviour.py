@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import BehaviourConfig, PressureCourse, parse_date, parse_datetime
+from sim.destinations import destination_pull
 from sim.errors import ConfigError
 from sim.network import AIR, World
 from sim.policy import CompiledPolicy
@@ -168,8 +169,9 @@ def peer_term(share_gone: np.ndarray, beh: BehaviourConfig) -> np.ndarray:
 
 
 def shifted_attractiveness(world: World, beh: BehaviourConfig) -> np.ndarray:
-    """[C] each country's attractiveness (countries.csv) plus its `attractiveness_shift`."""
-    values = world.country_attractiveness.astype(float)
+    """[C] each country's pull (sim/destinations.py: the attractiveness of countries.csv, or
+    from features) plus its `attractiveness_shift`."""
+    values = destination_pull(world, beh)
     for country, shift in beh.attractiveness_shift.items():
         if country not in world.country_ids:
             raise ConfigError(f"behaviour.attractiveness_shift.{country}",

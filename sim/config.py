@@ -180,6 +180,15 @@ class BehaviourConfig:
     # added to a destination country's attractiveness (countries.csv, where it is an assumption):
     # alternative-specific constants by country id, e.g. {GE: 0.5, KZ: -1.0}; none by default
     attractiveness_shift: dict[str, float] = field(default_factory=dict)
+    # where a country's pull comes from (sim/destinations.py): `table` - the attractiveness of
+    # countries.csv; `features` - pull_weights x the features (log share of the ordinary
+    # traffic, russian_spoken) + pull_deviation_sd x pull_deviation_z (partially pooled,
+    # per country; 0 for a country not named)
+    pull: str = "table"
+    pull_weights: dict[str, float] = field(
+        default_factory=lambda: {"traffic": 1.0, "russian_spoken": 0.0})
+    pull_deviation_sd: float = 0.0
+    pull_deviation_z: dict[str, float] = field(default_factory=dict)
     beta_air: float = 0.0  # alternative-specific constant of flying
     beta_size: float = 1.0  # on ln(capacity): an exit's "size" as an aggregate alternative
     beta_draft: float = 6.0  # per unit probability of call-up at the post (eligible men)
@@ -386,6 +395,11 @@ def validate_config(cfg: SimConfig) -> None:
     _check_range("behaviour.reconsider_share", beh.reconsider_share, 0.0, 1.0)
     for country, shift in beh.attractiveness_shift.items():
         _check_range(f"behaviour.attractiveness_shift.{country}", shift, -MAX_SHIFT, MAX_SHIFT)
+    if beh.pull not in ("table", "features"):
+        raise ConfigError("behaviour.pull", f"'{beh.pull}' is not one of ['table', 'features']")
+    _check_range("behaviour.pull_deviation_sd", beh.pull_deviation_sd, 0.0, MAX_SHIFT)
+    for country, z in beh.pull_deviation_z.items():
+        _check_range(f"behaviour.pull_deviation_z.{country}", z, -MAX_SHIFT, MAX_SHIFT)
     for i, b in enumerate(beh.budget_rub):  # fares are divided by it: a rouble at least
         _check_range(f"behaviour.budget_rub[{i}]", b, 1.0)
     if len(beh.documents_multiplier) != 4:

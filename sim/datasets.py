@@ -153,6 +153,12 @@ FILES: tuple[FileSpec, ...] = (
             Col("id"), Col("name"), _enum("kind", COUNTRY_KIND),
             _enum("documents_required", DOCUMENTS), _lat(), _lon(),
             _rate("attractiveness"),
+            # 1: Russian an official language; 0.5: a lingua franca; 0.25: spoken by a large
+            # minority; 0: neither (SOURCES.md, countries.csv): a feature of destination pull
+            _rate("russian_spoken"),
+            # ordinary daily entries of Russian citizens by passenger train (not simulated: a
+            # count that includes rail adds it, calibration/measure.py); SOURCES.md A16
+            Col("rail_daily_persons", "float", lo=0),
             # the model leaves with probability 1/stay a day: a stay under a day is no probability
             Col("normal_mean_stay_days", "float", lo=1, hi=3650),  # 1 day to 10 years
             Col("notes", required=False), Col("source"),

@@ -74,6 +74,8 @@ class World:
     callup_cumulative: np.ndarray
     # [R] the date each region declared its quota met (region_quota_complete.csv), or None
     region_quota_complete: tuple[dt.date | None, ...]
+    # [C] destination features of route choice (sim/destinations.py), e.g. russian_spoken
+    country_features: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def n_regions(self) -> int:
@@ -287,6 +289,8 @@ def _to_arrays(g: nx.DiGraph, t: Tables, config: NetworkConfig) -> World:
         country_documents=docs.to_numpy(np.int8),
         country_attractiveness=countries.attractiveness.to_numpy(float),
         country_normal_stay_days=countries.normal_mean_stay_days.to_numpy(float),
+        country_features={"russian_spoken": countries.russian_spoken.to_numpy(float),
+                          "rail_daily_persons": countries.rail_daily_persons.to_numpy(float)},
         country_dead_end=dead_end,
         onward_from=onward.from_country.map(c_index).to_numpy(np.int32),
         onward_to=onward_to,

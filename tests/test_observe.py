@@ -390,3 +390,58 @@ def test_the_cohort_still_present_is_at_most_everyone_present(historical_run, st
         [obs(direction="net", kind="cumulative", date=last.isoformat(), destination=country)],
         geo, dates, baseline_days=7).targets, results, geo, PPV, 7)[0]
     assert -1e-6 <= cohort <= everyone + 1e-6
+
+
+def test_a_count_covering_several_modes_is_summed_over_them():
+    """`modes` says what a count includes: road and air exits summed, rail (not an exit of
+    the model) added from the country's counted ordinary rail traffic."""
+    geo = dataclasses.replace(GEO, country_rail_daily=np.array([5.0, 0.0, 0.0]))
+
+    def sim(o: Observation) -> float:
+        mapping = map_observations([o], geo, DATES, BASELINE_DAYS)
+        assert not mapping.unmapped, mapping.unmapped[0].reason
+        results = Results(FakeRecord(), SCALE, world=None)
+        return float(simulate_targets(mapping.targets, results, geo, PPV, BASELINE_DAYS)[0])
+
+    def row(modes: str, **kw) -> Observation:
+        return dataclasses.replace(obs(**kw), modes=tuple(modes.split(";")))
+
+    # day 4 by hand (agent units, x2 to real): road exits AA-01 30 + 4, AA-02 5 + 2; the
+    # flight 2 + 3; every mode: 37 + 9 fleeing and ordinary + 3 onward arrivals = 49
+    assert sim(row("road")) == pytest.approx((34 + 7) * 2)
+    assert sim(row("air")) == pytest.approx(5 * 2)
+    assert sim(row("road;air")) == pytest.approx(49 * 2)
+    assert sim(row("road;rail")) == pytest.approx((34 + 7) * 2 + 5)
+    assert sim(row("road;rail;air")) == pytest.approx(49 * 2 + 5)
+    # over a period, each day's trains; both ways, each way's; a net figure, none
+    assert sim(row("road;rail;air", kind="period_total", start="2022-09-21")) == \
+        pytest.approx((26 + 32 + 49) * 2 + 3 * 5)
+    assert sim(row("road;rail;air", direction="both_directions")) == \
+        pytest.approx(((37 + 9) + (1 + 8)) * 2 + 2 * 5)
+    assert sim(row("road;rail;air", direction="net", kind="period_total",
+                   start="2022-09-22")) == pytest.approx(((32 - 10) + (49 - 11)) * 2)
+
+
+def test_modes_are_checked(tmp_path):
+    path = tmp_path / "obs.csv"
+    path.write_text("id,use,post_ids,date,period_start,destination,direction,kind,value,modes\n"
+                    "m1,fit,,2022-09-20,,Alphaland,entered_destination,daily,5,road;ship\n")
+    with pytest.raises(DataError, match="unknown mode 'ship'"):
+        read_observations(path)
+
+
+def test_every_official_count_is_measured_by_the_operator_over_its_modes(tmp_path):
+    """sim/data/ordinary_counts_2022.csv: each count maps to a target over its modes (the
+    quarter's days before the horizon at the model's own baseline)."""
+    from calibration.ordinary import as_observations, read_counts
+    from calibration.paths import project_path
+    from calibration.problem import make_problem
+
+    counts = read_counts(project_path("sim/data/ordinary_counts_2022.csv"))
+    path = tmp_path / "counts.csv"
+    as_observations(counts).to_csv(path, index=False)
+    problem = make_problem(path, [], [], 0.01, max_extrapolated_days=100, uses=("fit",))
+    assert not problem.mapping.unmapped
+    by_id = {t.id: t for t in problem.targets}
+    lithuania = by_id[f"count{int(counts.index[counts['country'] == 'LT'][0]) + 1:02d}"]
+    assert lithuania.rail_daily == 650 and "rail" in lithuania.obs.modes
