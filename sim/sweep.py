@@ -16,6 +16,7 @@ Running many models from Python is `sim.parallel.run_many`.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -49,19 +50,20 @@ def _now() -> str:
 
 # ---- job bookkeeping ---------------------------------------------------------------------------
 def config_fingerprint(cfg: DictConfig | dict[str, Any]) -> str:
-    """Hash of the resolved job configuration and the data it reads.
+    """Hash of the fully resolved job configuration, the data it reads and the code.
 
-    A re-run sweep reuses a job's results only when this matches, so that editing a config file
-    or a data table between two runs of a sweep does not silently keep stale results.
+    A re-run sweep reuses a job's results only when this matches, so that editing a config file,
+    a policy that the job's policy builds on (`base:`, expanded here), a data table or the
+    model's code between two runs of a sweep does not silently keep stale results.
     """
-    if isinstance(cfg, DictConfig):
-        container = OmegaConf.to_container(cfg, resolve=True)
-    else:
-        container = dict(cfg)
-    assert isinstance(container, dict)
+    from sim.config import to_sim_config
+    from sim.provenance import code_version
+
+    resolved = dataclasses.asdict(to_sim_config(cfg))  # interpolations and `base` expanded
     for key in NOT_RESULTS:
-        container.pop(key, None)
-    return fingerprint(container, (container.get("network") or {}).get("data_dir"))
+        resolved.pop(key, None)
+    return fingerprint({"config": resolved, "code": code_version()},
+                       resolved["network"]["data_dir"])
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
