@@ -35,7 +35,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import analysis.config  # noqa: F401 - registers the config schemas
-from calibration.parameters import OBS_PREFIX, load_parameters, resample
+from calibration.parameters import OBS_PREFIX, check_posterior, load_parameters, resample
 from calibration.paths import project_path
 from sim.atomic import atomic_file, atomic_folder
 from sim.config import CONF_DIR, SimConfig, load_config, parse_date
@@ -140,6 +140,7 @@ def posterior_draws(path: str | Path, parameters: str | Path, n: int,
     if not columns:
         raise ConfigError("posterior", f"{file} has no column named as a parameter of "
                           f"{parameters}")
+    check_posterior(posterior, str(file), [name for name, _ in columns])
     posterior.insert(0, "particle", np.arange(len(posterior)))  # the row, kept by resampling
     return resample(posterior, n, seed), columns
 

@@ -18,7 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 import analysis.config  # noqa: F401 - registers the config schemas
-from analysis.comparison import compare
+from analysis.comparison import check_settings, compare
 from sim.config import CONF_DIR
 from sim.errors import InputError
 from sim.preflight import preflight_command
@@ -38,7 +38,8 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     try:  # composition errors: one line, exit code 2, before Hydra writes a folder
-        sys.argv += preflight_command(sys.argv[1:], str(CONF_DIR), "experiment/compare")
+        sys.argv += preflight_command(sys.argv[1:], str(CONF_DIR), "experiment/compare",
+                                          check_settings)
     except InputError as err:
         print(f"invalid input: {err}", file=sys.stderr)
         sys.exit(INPUT_ERROR_EXIT)

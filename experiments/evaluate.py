@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 import calibration.config  # noqa: F401 - registers the config schemas
 import sim.parallel  # noqa: F401 - registers the `parallel` config group
-from calibration.evaluate import evaluate
+from calibration.evaluate import check_settings, evaluate
 from calibration.paths import CONF_DIR
 from sim.errors import InputError
 from sim.preflight import preflight_command
@@ -35,7 +35,8 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     try:  # composition errors: one line, exit code 2, before Hydra writes a folder
-        sys.argv += preflight_command(sys.argv[1:], str(CONF_DIR), "evaluate")
+        sys.argv += preflight_command(sys.argv[1:], str(CONF_DIR), "evaluate",
+                                          check_settings)
     except InputError as err:
         print(f"invalid input: {err}", file=sys.stderr)
         sys.exit(INPUT_ERROR_EXIT)
