@@ -91,14 +91,32 @@ def parse_policy_text(text: str, where: str) -> dict[str, Any]:
     return content
 
 
-def policy_path(name: object, field: str = "policy") -> Path:
-    """conf/policy/NAME.yaml, the name checked and the path confined to conf/policy."""
-    return confined(policy_dir(), name, field, ".yaml")
+def search_dirs(overrides: Sequence[str] = ()) -> list[Path]:
+    """Where a policy name is looked up: conf/policy, then `policy/` of each `file://` folder
+    of a `hydra.searchpath=[...]` override (Hydra's order)."""
+    dirs = [policy_dir()]
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key.strip() != "hydra.searchpath":
+            continue
+        for entry in value.strip().strip("[]").split(","):
+            entry = entry.strip().strip("'\"")
+            if entry.startswith("file://"):
+                dirs.append(Path(entry.removeprefix("file://")) / "policy")
+    return dirs
 
 
-def read_policy_file(name: object, field: str = "policy") -> dict[str, Any]:
-    """The checked content of the catalogue policy `name` (a ConfigError naming the file)."""
-    path = policy_path(name, field)
+def policy_path(name: object, field: str = "policy", dirs: Sequence[Path] = ()) -> Path:
+    """NAME.yaml in the first of `dirs` (conf/policy by default) that holds it, the name checked
+    and the path confined to that folder."""
+    paths = [confined(folder, name, field, ".yaml") for folder in (dirs or [policy_dir()])]
+    return next((p for p in paths if p.is_file()), paths[0])
+
+
+def read_policy_file(name: object, field: str = "policy",
+                     dirs: Sequence[Path] = ()) -> dict[str, Any]:
+    """The checked content of the policy file `name` (a ConfigError naming the file)."""
+    path = policy_path(name, field, dirs)
     if not path.is_file():
         raise ConfigError(field, f"no policy '{name}' ({path} does not exist)")
     if path.stat().st_size > MAX_POLICY_BYTES:
@@ -118,10 +136,10 @@ def policy_choices(overrides: Sequence[str]) -> list[str]:
     return chosen or [DEFAULT_POLICY]
 
 
-def check_policy_choices(overrides: Sequence[str]) -> None:
+def check_policy_choices(overrides: Sequence[str], dirs: Sequence[Path] = ()) -> None:
     """Read every policy file the overrides choose as data, before Hydra composes them."""
     for name in policy_choices(overrides):
-        read_policy_file(name)
+        read_policy_file(name, dirs=dirs)
 
 
 def check_overrides_literal(overrides: Sequence[str]) -> None:

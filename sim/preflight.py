@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 from sim.config import CONF_DIR, SimConfig, to_sim_config
 from sim.errors import InputError
-from sim.policy_file import check_overrides_literal, check_policy_choices
+from sim.policy_file import check_overrides_literal, check_policy_choices, search_dirs
 from sim.run_folder import claim_run_folder
 from sim.validation import describe_composition_error
 
@@ -75,8 +75,9 @@ def preflight(argv: Sequence[str]) -> list[str]:
     args = [a for a in argv if a not in ("-m", "--multirun")]
     ours = [a for a in args if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
     check_overrides_literal(ours)
+    dirs = search_dirs(args)
     if any(a.startswith("-") or a.lstrip("+~").startswith("hydra.searchpath") for a in args):
-        check_policy_choices([a for a in ours if not a.startswith("-")])
+        check_policy_choices([a for a in ours if not a.startswith("-")], dirs)
         return []  # other flags, or config dirs of the user's: Hydra's own errors apply
     try:
         options = _override_values(ours)
