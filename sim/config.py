@@ -17,7 +17,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.errors import ConfigError
+from sim.errors import ConfigError, InputError
 from sim.validation import (
     check_finite,
     check_known_keys,
@@ -424,12 +424,12 @@ def load_config(overrides: list[str] | None = None, config_name: str = "config")
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
 
-    from sim.policy_file import check_overrides_literal, check_policy_choices
+    from sim.policy_file import check_overrides_literal, check_policy_choices, search_dirs
 
     overrides = [str(o) for o in overrides or []]
     check_overrides_literal(overrides)
-    if config_name == "config":
-        check_policy_choices(overrides)  # policy files are read as data before Hydra sees them
+    if config_name == "config":  # policy files are read as data before Hydra sees them
+        check_policy_choices(overrides, search_dirs(overrides))
     global_hydra = GlobalHydra.instance()
     saved = global_hydra.hydra if global_hydra.is_initialized() else None
     global_hydra.clear()
@@ -437,9 +437,9 @@ def load_config(overrides: list[str] | None = None, config_name: str = "config")
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError) as err:
-        if isinstance(err, ConfigError):
+        if isinstance(err, InputError):
             raise
-        raise ConfigError("overrides", describe_composition_error(err)) from None
+        raise InputError(describe_composition_error(err)) from None
     finally:
         if saved is not None:
             GlobalHydra.instance().initialize(saved)

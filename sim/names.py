@@ -15,14 +15,14 @@ from pathlib import Path
 from sim.errors import ConfigError
 
 MAX_NAME = 100
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_\-]|\.(?!\.))*$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_\-]|\.(?!\.))*")
 NAME_RULE = "letters, digits, _, - and single inner dots, starting with a letter or digit"
 
 
 def check_name(name: object, field: str) -> str:
     """`name` if it is a plain name (NAME_PATTERN); a ConfigError naming `field` if not."""
     text = name if isinstance(name, str) else ""
-    if not text or len(text) > MAX_NAME or not NAME_PATTERN.match(text) or text.endswith("."):
+    if not text or len(text) > MAX_NAME or not NAME_PATTERN.fullmatch(text) or text.endswith("."):
         raise ConfigError(field, f"{name!r} is not a valid name ({NAME_RULE}; at most "
                           f"{MAX_NAME} characters)")
     return text

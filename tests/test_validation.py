@@ -20,7 +20,6 @@ from sim.config import CONF_DIR, ActionConfig, ActionKind, PolicyConfig, load_co
 from sim.datasets import FILES, default_data_dir, load_tables
 from sim.errors import ConfigError, DataError, InputError
 from sim.model import MobilisationModel
-from sim.validation import describe_composition_error
 
 from .conftest import small_config
 
@@ -147,12 +146,10 @@ def policy_file():
 def test_an_empty_policy_file_or_a_misspelt_kind_in_one_is_named(policy_file):
     with pytest.raises(ConfigError, match=r"policy\.name'.*empty"):
         load_config([f"policy={policy_file('zz_empty_policy', '')}"])
-    from hydra.errors import ConfigCompositionException
-
     name = policy_file("zz_kind_policy", "name: t\nactions:\n  - kind: clsoe\n    start: x\n")
-    with pytest.raises(ConfigCompositionException) as err:  # the command line's pre-flight
-        load_config([f"policy={name}"])                      # turns this into one line, exit 2
-    line = describe_composition_error(err.value)
+    with pytest.raises(InputError) as err:  # the project's own error, as on the command line
+        load_config([f"policy={name}"])
+    line = str(err.value)
     assert "zz_kind_policy" in line and "'clsoe'" in line and "\n" not in line
 
 
