@@ -177,21 +177,28 @@ def test_composition_errors_exit_2_without_folder(tmp_path, override):
     ("experiments.evaluate", "observatons=x.csv", "observatons"),
     ("experiments.compare_policies", "nme=x", "nme"),
     ("experiments.compare_policies", "seeds=abc", "seeds"),
+    # the evaluation's numbers: a crash (or an empty ensemble) after the folder existed
+    ("experiments.evaluate", "particles=0", "particles"),
+    ("experiments.evaluate", "seeds=0", "seeds"),
+    ("experiments.evaluate", "interval=1.5", "interval"),
+    # calibrate and sensitivity skipped the pre-flight: Hydra's traceback, exit code 1
+    ("experiments.calibrate", "abc.particls=3", "particls"),
+    ("experiments.sensitivity", "sedes=[1]", "sedes"),
 ])
 def test_the_other_commands_reject_bad_input_with_exit_2_and_no_folder(tmp_path, command,
                                                                       override, named):
-    import subprocess
-    import sys
-
+    extra = {"experiments.compare_policies": [f"output_root={tmp_path / 'out'}"],
+             "experiments.evaluate": ["n_workers=1"],
+             "experiments.calibrate": [f"out_dir={tmp_path / 'out'}",
+                                       f"work_dir={tmp_path / 'work'}", "conf_dir=null"],
+             "experiments.sensitivity": [f"output_root={tmp_path / 'out'}"]}[command]
     proc = subprocess.run([sys.executable, "-m", command, override,
-                           f"hydra.run.dir={tmp_path / 'run'}",
-                           f"output_root={tmp_path / 'out'}" if "compare" in command else
-                           "n_workers=1"],
+                           f"hydra.run.dir={tmp_path / 'run'}", *extra],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 2, proc.stderr[-2000:]
     output = proc.stdout + proc.stderr
     assert named in output and "Traceback" not in output
-    assert not (tmp_path / "run").exists() and not (tmp_path / "out").exists()
+    assert not any(tmp_path.iterdir()), sorted(tmp_path.iterdir())
 
 
 def test_an_error_found_with_the_world_removes_the_run_folder(tmp_path):
@@ -285,3 +292,76 @@ def test_zero_jobs_is_an_error_not_three_processes():
 
 def test_policy_config_needs_a_name():
     assert PolicyConfig().name == ""  # the schema has no default name: see validation
+
+
+# ---- domain checks where the arithmetic needs them -----------------------------------------------
+@pytest.mark.parametrize(("override", "field"), [
+    ("seed=-1", "seed"),  # numpy's generator: a traceback after the folder existed
+    ("behaviour.intensity_exponent=400", "intensity_exponent"),  # overflow to NaN
+    ("start=0001-01-01", "start"),  # a horizon of 2,000 years: 9.8 GiB allocated
+])
+def test_values_the_arithmetic_cannot_use_are_named_before_the_run(tmp_path, override, field):
+    with pytest.raises(ConfigError, match=field):
+        load_config(["policy=open", override, *TINY])
+    proc = run_sim("policy=open", override, f"hydra.run.dir={tmp_path / 'run'}", *TINY)
+    assert proc.returncode == 2 and field in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and not (tmp_path / "run").exists()
+
+
+def test_a_misspelt_region_code_is_named_not_ignored():
+    cfg = small_config("policy=open", "+population.visa_region_multiplier.RU-SPX=3.0")
+    with pytest.raises(ConfigError, match=r"RU-SPX.*did you mean 'RU-SP"):
+        MobilisationModel(cfg)
+    from sim.preflight import check_with_world
+
+    with pytest.raises(ConfigError, match="RU-SPX"):
+        check_with_world(cfg)
+
+
+def _posterior(tmp_path: Path, rows: list[str]) -> Path:
+    path = tmp_path / "posterior.csv"
+    path.write_text("hazard_base,weight\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    (["0.001,0", "0.002,0"], "every weight is zero"),
+    (["0.001,1", "0.002,-1"], "row 2, field 'weight'"),
+    (["0.001,1", "about 0.002,1"], "row 2, field 'hazard_base'"),
+    (["0.001,1", "nan,1"], "row 2, field 'hazard_base'"),
+])
+def test_a_posterior_file_is_checked_cell_by_cell(tmp_path, rows, expected):
+    """All-zero or negative weights were drawn from silently (NaN cumulative weights pick the
+    last particle), a text cell failed deep inside a run."""
+    from analysis.comparison import posterior_draws
+
+    path = _posterior(tmp_path, rows)
+    with pytest.raises(DataError) as err:
+        posterior_draws(path, ROOT / "conf" / "calibration" / "parameters.yaml", 5, 1)
+    assert expected in str(err.value) and str(path) in str(err.value)
+
+
+EVAL = ["particles=1", "seeds=1", "scale=0.002", "n_workers=1", "model_error=0"]
+
+
+def test_evaluate_scores_a_file_of_which_one_row_maps(tmp_path):
+    """One mapped row was an AxisError from the forecast scores (a batch of one)."""
+    rows = (ROOT / "sim" / "data" / "observations_2022.csv").read_text().splitlines()
+    path = tmp_path / "one.csv"
+    path.write_text("\n".join([rows[0], next(r for r in rows if r.startswith("obs015,"))]) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "experiments.evaluate", f"observations={path}",
+                           *EVAL, "model_error=calibration", f"hydra.run.dir={tmp_path / 'run'}"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Scored 1 fit rows" in proc.stdout
+
+
+def test_a_rejected_evaluation_leaves_no_folder(tmp_path):
+    rows = (ROOT / "sim" / "data" / "observations_2022.csv").read_text().splitlines()
+    path = tmp_path / "none.csv"
+    path.write_text("\n".join([rows[0], next(r for r in rows if r.startswith("obs013,"))]) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "experiments.evaluate", f"observations={path}",
+                           *EVAL, f"hydra.run.dir={tmp_path / 'run'}"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 2 and "no fit row could be mapped" in proc.stdout + proc.stderr
+    assert not (tmp_path / "run").exists()  # unmapped.csv kept it before
