@@ -75,6 +75,11 @@ def parse_policy_text(text: str, where: str) -> dict[str, Any]:
                 raise ConfigError(where, f"YAML alias '*{event.anchor}' is not allowed in a "
                                   "policy file (write the value out)")
         content = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = f"line {mark.line + 1}: " if mark else ""
+        raise ConfigError(where, f"{line}YAML syntax error: {err.problem or err.context}"
+                          ) from None
     except yaml.YAMLError as err:
         raise ConfigError(where, describe_composition_error(err)) from None
     if content is None:

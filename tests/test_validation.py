@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import CONF_DIR, ActionConfig, ActionKind, PolicyConfig, load_config, to_sim_config
+from sim.config import ActionConfig, ActionKind, PolicyConfig, load_config, to_sim_config
 from sim.datasets import FILES, default_data_dir, load_tables
 from sim.errors import ConfigError, DataError, InputError
 from sim.model import MobilisationModel
@@ -127,28 +127,25 @@ def test_an_action_after_the_horizon_says_so():
 
 # ---- the command line: one line, exit code 2, no folder ----------------------------------------
 @pytest.fixture
-def policy_file():
-    """Write a policy file into conf/policy for one test (Hydra finds policies there)."""
-    written: list[Path] = []
+def policy_file(tmp_path):
+    """Write a policy file into a config folder of the test's own, chosen through Hydra's search
+    path (conf/policy is left as it is); returns the overrides that select it."""
+    folder = tmp_path / "conf_of_test"
 
-    def write(name: str, text: str) -> str:
-        path = CONF_DIR / "policy" / f"{name}.yaml"
-        assert not path.exists()
-        path.write_text(text)
-        written.append(path)
-        return name
+    def write(name: str, text: str) -> list[str]:
+        (folder / "policy").mkdir(parents=True, exist_ok=True)
+        (folder / "policy" / f"{name}.yaml").write_text(text)
+        return [f"hydra.searchpath=[file://{folder}]", f"policy={name}"]
 
-    yield write
-    for path in written:
-        path.unlink()
+    return write
 
 
 def test_an_empty_policy_file_or_a_misspelt_kind_in_one_is_named(policy_file):
     with pytest.raises(ConfigError, match=r"policy\.name'.*empty"):
-        load_config([f"policy={policy_file('zz_empty_policy', '')}"])
-    name = policy_file("zz_kind_policy", "name: t\nactions:\n  - kind: clsoe\n    start: x\n")
+        load_config(policy_file("zz_empty_policy", ""))
+    chosen = policy_file("zz_kind_policy", "name: t\nactions:\n  - kind: clsoe\n    start: x\n")
     with pytest.raises(InputError) as err:  # the project's own error, as on the command line
-        load_config([f"policy={name}"])
+        load_config(chosen)
     line = str(err.value)
     assert "zz_kind_policy" in line and "'clsoe'" in line and "\n" not in line
 
@@ -156,9 +153,9 @@ def test_an_empty_policy_file_or_a_misspelt_kind_in_one_is_named(policy_file):
 def test_a_yaml_syntax_error_exits_2_in_one_line_before_any_folder(tmp_path, policy_file):
     text = "name: t\nactions:\n  - kind: close\n    targets: [GE-01\n    start: 2022-09-20\n"
     expected = "line 5: YAML syntax error"
-    name = policy_file("zz_test_policy", text)
+    chosen = policy_file("zz_test_policy", text)
     run_dir = tmp_path / "run"
-    proc = run_sim(f"policy={name}", f"hydra.run.dir={run_dir}", *TINY)
+    proc = run_sim(*chosen, f"hydra.run.dir={run_dir}", *TINY)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert expected in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -209,8 +206,9 @@ def test_an_error_found_with_the_world_removes_the_run_folder(tmp_path):
 
 
 def test_a_sweep_with_a_broken_choice_stops_before_any_job(tmp_path, policy_file):
-    name = policy_file("zz_test_policy", "name: t\nactions: [\n")
-    proc = run_sim("-m", f"policy=open,{name}", f"hydra.sweep.dir={tmp_path / 's'}", *TINY)
+    search, choice = policy_file("zz_test_policy", "name: t\nactions: [\n")
+    proc = run_sim("-m", search, choice.replace("policy=", "policy=open,"),
+                   f"hydra.sweep.dir={tmp_path / 's'}", *TINY)
     assert proc.returncode == 2 and "YAML syntax error" in proc.stderr
     assert not (tmp_path / "s").exists()
 
