@@ -74,12 +74,24 @@ class OriginCheck:
         await self.app(scope, receive, send)
 
 
-def install() -> None:
-    """Wrap Solara's ASGI app (uvicorn then loads the wrapped one)."""
-    import solara.server.starlette as solara_starlette
+SOLARA_APP = "solara.server.starlette:app"
 
-    if not isinstance(solara_starlette.app, OriginCheck):
-        solara_starlette.app = OriginCheck(solara_starlette.app)  # type: ignore[assignment]
+
+def install() -> None:
+    """Make uvicorn wrap Solara's ASGI app when it loads it. The wrapping waits for that moment:
+    importing Solara's server module before `solara run` has set itself up stalls its start."""
+    import uvicorn.config
+
+    original = uvicorn.config.import_from_string
+    if getattr(original, "wraps_solara", False):
+        return
+
+    def import_from_string(import_str: Any) -> Any:
+        loaded = original(import_str)
+        return OriginCheck(loaded) if import_str == SOLARA_APP else loaded
+
+    import_from_string.wraps_solara = True  # type: ignore[attr-defined]
+    uvicorn.config.import_from_string = import_from_string
 
 
 def main(argv: list[str] | None = None) -> None:
