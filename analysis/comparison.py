@@ -134,7 +134,8 @@ def posterior_draws(path: str | Path, parameters: str | Path, n: int,
     posterior = pd.read_csv(file)
     if "weight" not in posterior:
         posterior["weight"] = 1.0
-    params = load_parameters(OmegaConf.load(project_path(str(parameters))).parameters)
+    params = load_parameters(read_data_yaml(project_path(str(parameters)), "posterior_parameters"
+                                            ).parameters)
     columns = [(p.name, p.path) for p in params
                if p.name in posterior.columns and not p.path.startswith(OBS_PREFIX)]
     if not columns:
@@ -179,6 +180,22 @@ def build_jobs(scenarios: list[Scenario], seeds: list[int], scale: float,
                 set_path(config, path, float(row[name]))
             jobs.append(Job(sc.name, seed, config, int(row["particle"])))
     return jobs
+
+
+def read_data_yaml(path: Path, field: str) -> DictConfig:
+    """A YAML file the user names, read as data: safe loader, no `${` (nothing resolved)."""
+    import yaml
+
+    from sim.policy_file import reject_interpolation
+
+    try:
+        content = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(field, f"{path}: {str(err).splitlines()[0]}") from None
+    reject_interpolation(content, f"{field} ({path})")
+    if not isinstance(content, dict):
+        raise ConfigError(field, f"{path} holds no mapping")
+    return OmegaConf.create(content)
 
 
 # ---- one run ------------------------------------------------------------------------------------

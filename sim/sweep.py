@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from sim.atomic import atomic_write_text
 from sim.fingerprint import fingerprint
@@ -120,11 +120,14 @@ def _job_folders(sweep_dir: Path) -> list[Path]:
 
 
 def _overrides(folder: Path) -> str:
+    """The job's overrides as written (read as plain YAML: a `${...}` there stays text)."""
+    import yaml
+
     try:
-        items = OmegaConf.load(folder / ".hydra" / "overrides.yaml")
-    except (OSError, ValueError):
+        items = yaml.safe_load((folder / ".hydra" / "overrides.yaml").read_text("utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
         return ""
-    return " ".join(str(item) for item in items)  # type: ignore[union-attr]
+    return " ".join(str(item) for item in items) if isinstance(items, list) else ""
 
 
 def collect_jobs(sweep_dir: Path, since: float | None = None) -> list[dict[str, Any]]:
