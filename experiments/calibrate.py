@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 import calibration.config  # noqa: F401 - registers the config schemas
@@ -17,6 +19,7 @@ from calibration.paths import CONF_DIR
 from calibration.pipeline import calibrate
 from sim.errors import InputError
 from sim.preflight import preflight_command
+from sim.run_folder import release_rejected
 from sim.validation import INPUT_ERROR_EXIT
 
 
@@ -26,6 +29,7 @@ def main(cfg: DictConfig) -> None:
         calibrate(cfg)
     except InputError as err:
         logging.getLogger("calibrate").error("invalid input: %s", err)
+        release_rejected(Path(HydraConfig.get().runtime.output_dir))  # if this call made it
         sys.exit(INPUT_ERROR_EXIT)
 
 

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from sim.config import CONF_DIR, SimConfig, to_sim_config
 from sim.errors import InputError
 from sim.policy_file import check_overrides_literal, check_policy_choices, search_dirs
-from sim.run_folder import claim_run_folder
+from sim.run_folder import claim_if_new, claim_run_folder
 from sim.validation import describe_composition_error
 
 
@@ -136,12 +136,13 @@ def preflight_command(argv: Sequence[str], config_dir: str, config_name: str,
             cfg = compose(config_name=config_name, overrides=[*first, *hydra_overrides],
                           return_hydra_config=True)
             writes_folder = cfg.hydra.output_subdir is not None
-            folder = Path(str(cfg.hydra.run.dir)) if writes_folder else None
+            folder = Path(str(cfg.hydra.run.dir))
     except (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError) as err:
         raise InputError(describe_composition_error(err)) from None
     if check is not None:
         check(cfg)
-    if folder is None:
+    if not writes_folder:  # its run folder is its output folder, or `.`: claimed if new
+        claim_if_new(folder)
         return []
     named = any(a.lstrip("+~").startswith("hydra.run.dir=") for a in hydra_overrides)
     claimed = claim_run_folder(folder, unique=not named)

@@ -84,6 +84,18 @@ def claim_run_folder(folder: str | Path, unique: bool = False) -> Path:
     return folder
 
 
+def claim_if_new(folder: str | Path) -> Path:
+    """For a command whose Hydra folder is its output folder (no `.hydra/` written): if the
+    folder does not exist yet, create it and claim it, so that a rejection removes it with what
+    Hydra put there (its log); an existing folder is not claimed, and nothing in it is removed."""
+    folder = Path(folder).absolute()
+    created = _first_missing(folder)
+    if created is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        _CLAIMS[folder] = Claim(folder, created, frozenset())
+    return folder
+
+
 def claimed(folder: str | Path) -> Claim | None:
     return _CLAIMS.get(Path(folder).absolute())
 
