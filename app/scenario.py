@@ -144,7 +144,7 @@ def droppable(base: str) -> list[str]:
 def catalogue_policy(name: str) -> PolicyConfig:
     if name not in catalogue():
         raise ConfigError("policy", f"no policy '{name}' in {CONF_DIR / 'policy'}")
-    written = read_policy_file(name)  # as data: no interpolation, no aliases
+    written = read_policy_file(name, schema=PolicyConfig)  # as data: no `${`, no aliases
     try:
         loaded = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PolicyConfig),
                                                      written))

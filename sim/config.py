@@ -278,7 +278,7 @@ def resolve_policy(policy: PolicyConfig, chain: tuple[str, ...] = ()) -> PolicyC
                           f"{policy.base}")
     from sim.policy_file import policy_path, read_policy_file
 
-    written = read_policy_file(policy.base, "policy.base")  # as data: sim/policy_file.py
+    written = read_policy_file(policy.base, "policy.base", schema=PolicyConfig)  # as data
     where = f"policy '{policy.base}' ({policy_path(policy.base, 'policy.base')})"
     try:
         loaded = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PolicyConfig),
@@ -429,7 +429,7 @@ def load_config(overrides: list[str] | None = None, config_name: str = "config")
     overrides = [str(o) for o in overrides or []]
     check_overrides_literal(overrides)
     if config_name == "config":  # policy files are read as data before Hydra sees them
-        check_policy_choices(overrides, search_dirs(overrides))
+        check_policy_choices(overrides, search_dirs(overrides), PolicyConfig)
     global_hydra = GlobalHydra.instance()
     saved = global_hydra.hydra if global_hydra.is_initialized() else None
     global_hydra.clear()

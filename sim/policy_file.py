@@ -33,9 +33,9 @@ DEFAULT_POLICY = "historical"  # conf/config.yaml's defaults list
 
 
 def policy_dir() -> Path:
-    from sim.config import CONF_DIR
-
-    return CONF_DIR / "policy"
+    """conf/policy (sim.config.CONF_DIR / "policy"; computed here: sim.config reads policies
+    through this module)."""
+    return Path(__file__).resolve().parents[1] / "conf" / "policy"
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -59,9 +59,9 @@ def reject_interpolation(value: Any, where: str) -> None:
                               "literally, never interpolated)")
 
 
-def parse_policy_text(text: str, where: str) -> dict[str, Any]:
-    """The checked content of a policy file's text (see the module's docstring)."""
-    from sim.config import PolicyConfig
+def parse_policy_text(text: str, where: str, schema: type | None = None) -> dict[str, Any]:
+    """The checked content of a policy file's text (see the module's docstring); with
+    `schema` (sim.config.PolicyConfig), every key is one of its fields."""
     from sim.validation import check_known_keys, describe_composition_error
 
     if len(text.encode("utf-8")) > MAX_POLICY_BYTES:
@@ -88,7 +88,8 @@ def parse_policy_text(text: str, where: str) -> dict[str, Any]:
         raise ConfigError(where, f"holds a {type(content).__name__}, not a mapping of policy "
                           "fields")
     reject_interpolation(content, where)
-    check_known_keys(content, PolicyConfig, where)
+    if schema is not None:
+        check_known_keys(content, schema, where)
     if "name" in content:
         check_name(content["name"], f"{where}: name")
     if content.get("base") is not None:
@@ -118,8 +119,8 @@ def policy_path(name: object, field: str = "policy", dirs: Sequence[Path] = ()) 
     return next((p for p in paths if p.is_file()), paths[0])
 
 
-def read_policy_file(name: object, field: str = "policy",
-                     dirs: Sequence[Path] = ()) -> dict[str, Any]:
+def read_policy_file(name: object, field: str = "policy", dirs: Sequence[Path] = (),
+                     schema: type | None = None) -> dict[str, Any]:
     """The checked content of the policy file `name` (a ConfigError naming the file)."""
     path = policy_path(name, field, dirs)
     if not path.is_file():
@@ -127,7 +128,8 @@ def read_policy_file(name: object, field: str = "policy",
     if path.stat().st_size > MAX_POLICY_BYTES:
         raise ConfigError(f"policy '{name}' ({path})", f"larger than "
                           f"{MAX_POLICY_BYTES // 1024} KiB: not a policy")
-    return parse_policy_text(path.read_text(encoding="utf-8"), f"policy '{name}' ({path})")
+    return parse_policy_text(path.read_text(encoding="utf-8"), f"policy '{name}' ({path})",
+                             schema)
 
 
 def policy_choices(overrides: Sequence[str]) -> list[str]:
@@ -141,10 +143,11 @@ def policy_choices(overrides: Sequence[str]) -> list[str]:
     return chosen or [DEFAULT_POLICY]
 
 
-def check_policy_choices(overrides: Sequence[str], dirs: Sequence[Path] = ()) -> None:
+def check_policy_choices(overrides: Sequence[str], dirs: Sequence[Path] = (),
+                         schema: type | None = None) -> None:
     """Read every policy file the overrides choose as data, before Hydra composes them."""
     for name in policy_choices(overrides):
-        read_policy_file(name, dirs=dirs)
+        read_policy_file(name, dirs=dirs, schema=schema)
 
 
 def check_overrides_literal(overrides: Sequence[str]) -> None:

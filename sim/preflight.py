@@ -10,7 +10,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from sim.config import CONF_DIR, SimConfig, to_sim_config
+from sim.config import CONF_DIR, PolicyConfig, SimConfig, to_sim_config
 from sim.errors import InputError
 from sim.policy_file import check_overrides_literal, check_policy_choices, search_dirs
 from sim.run_folder import claim_if_new, claim_run_folder
@@ -77,7 +77,7 @@ def preflight(argv: Sequence[str]) -> list[str]:
     check_overrides_literal(ours)
     dirs = search_dirs(args)
     if any(a.startswith("-") or a.lstrip("+~").startswith("hydra.searchpath") for a in args):
-        check_policy_choices([a for a in ours if not a.startswith("-")], dirs)
+        check_policy_choices([a for a in ours if not a.startswith("-")], dirs, PolicyConfig)
         return []  # other flags, or config dirs of the user's: Hydra's own errors apply
     try:
         options = _override_values(ours)
@@ -89,7 +89,7 @@ def preflight(argv: Sequence[str]) -> list[str]:
     errors = (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError)
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         for trial in itertools.islice(trials, 500):
-            check_policy_choices(trial)  # as data, before Hydra reads them
+            check_policy_choices(trial, dirs, PolicyConfig)  # as data, before Hydra reads them
             try:
                 cfg = compose(config_name="config", overrides=trial)
             except errors as err:
