@@ -8,6 +8,7 @@ APP_STAMP := $(VENV)/.installed-app
 ARGS ?=
 APP_PORT ?= 8765
 APP_HOST ?= 127.0.0.1
+APP_ALLOWED_HOSTS ?=
 
 .PHONY: run test lint fuzz bench clean app
 
@@ -35,10 +36,12 @@ $(APP_STAMP): $(PY) pyproject.toml
 run: $(STAMP)
 	$(PY) -m sim $(ARGS)
 
-# The analyst's web page on http://$(APP_HOST):$(APP_PORT) (make app APP_PORT=9000).
+# The analyst's web page on http://$(APP_HOST):$(APP_PORT) (make app APP_PORT=9000); this machine
+# only, unless APP_HOST=0.0.0.0 APP_ALLOWED_HOSTS=server.example.org (docs/safety.md).
 app: $(APP_STAMP)
-	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False $(VENV)/bin/solara run app.page --host $(APP_HOST) \
-	  --port $(APP_PORT) --production --no-open --no-check-version
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False APP_ALLOWED_HOSTS=$(APP_ALLOWED_HOSTS) \
+	  $(PY) -m app.serve --host $(APP_HOST) --port $(APP_PORT) --production --no-open \
+	  --no-check-version
 
 test: $(DEV_STAMP)
 	$(PY) -m pytest -q $(ARGS)

@@ -21,9 +21,8 @@ import contextlib
 import copy
 import dataclasses
 import datetime as dt
+import json
 import logging
-import pickle
-import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -36,13 +35,14 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import analysis.config  # noqa: F401 - registers the config schemas
-from calibration.parameters import OBS_PREFIX, load_parameters, resample
+from calibration.parameters import OBS_PREFIX, check_posterior, load_parameters, resample
 from calibration.paths import project_path
 from sim.atomic import atomic_file, atomic_folder
 from sim.config import CONF_DIR, SimConfig, load_config, parse_date
 from sim.dotted import set_path
 from sim.errors import ConfigError
 from sim.fingerprint import fingerprint
+from sim.names import check_name, confined
 from sim.parallel import as_parallel_config, describe, run_many, world_for
 from sim.results import DAILY_SERIES, OUTCOMES, Outcome, round_to_support, run_outcomes
 from sim.validation import check_writable
@@ -134,12 +134,14 @@ def posterior_draws(path: str | Path, parameters: str | Path, n: int,
     posterior = pd.read_csv(file)
     if "weight" not in posterior:
         posterior["weight"] = 1.0
-    params = load_parameters(OmegaConf.load(project_path(str(parameters))).parameters)
+    params = load_parameters(read_data_yaml(project_path(str(parameters)), "posterior_parameters"
+                                            ).parameters)
     columns = [(p.name, p.path) for p in params
                if p.name in posterior.columns and not p.path.startswith(OBS_PREFIX)]
     if not columns:
         raise ConfigError("posterior", f"{file} has no column named as a parameter of "
                           f"{parameters}")
+    check_posterior(posterior, str(file), [name for name, _ in columns])
     posterior.insert(0, "particle", np.arange(len(posterior)))  # the row, kept by resampling
     return resample(posterior, n, seed), columns
 
@@ -180,6 +182,22 @@ def build_jobs(scenarios: list[Scenario], seeds: list[int], scale: float,
     return jobs
 
 
+def read_data_yaml(path: Path, field: str) -> DictConfig:
+    """A YAML file the user names, read as data: safe loader, no `${` (nothing resolved)."""
+    import yaml
+
+    from sim.policy_file import reject_interpolation
+
+    try:
+        content = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(field, f"{path}: {str(err).splitlines()[0]}") from None
+    reject_interpolation(content, f"{field} ({path})")
+    if not isinstance(content, dict):
+        raise ConfigError(field, f"{path} holds no mapping")
+    return OmegaConf.create(content)
+
+
 # ---- one run ------------------------------------------------------------------------------------
 def run_job(job: Job) -> dict[str, Any]:
     """Run one scenario and seed on this process's World; return its outcomes and series."""
@@ -193,26 +211,83 @@ def run_job(job: Job) -> dict[str, Any]:
 
 # Resumable runs: each run's result is stored as it finishes, under the report's name, so a
 # comparison killed after hours loses only the runs in hand and its re-run (same name) computes
-# only the rest.
+# only the rest. The store is JSON, read back as data and checked: a file planted or damaged
+# there is recomputed, never executed (no pickle).
+STORE_VERSION = 1
+
+
 def job_key(job: Job) -> str:
-    """What a stored result must match: the job's full config and the input data."""
-    return fingerprint(repr(job), job.config.network.data_dir)[:20]
+    """What a stored result must match: the job's full config, the input data and the code."""
+    from sim.provenance import code_version
+
+    return fingerprint([repr(job), code_version()], job.config.network.data_dir)[:20]
 
 
 def stored_path(job: Job, store: str | Path) -> Path:
-    return Path(store) / f"{job.scenario}_seed{job.seed}_{job_key(job)}.pkl"
+    return Path(store) / f"{job.scenario}_seed{job.seed}_{job_key(job)}.json"
+
+
+def _to_json(result: dict[str, Any], key: str) -> str:
+    series = {name: [float(v) for v in np.asarray(values, dtype=float)]
+              for name, values in result["series"].items()}
+    return json.dumps({"version": STORE_VERSION, "key": key, **result, "series": series})
+
+
+def read_stored(path: Path, job: Job) -> dict[str, Any] | None:
+    """The result stored for `job`, or None when there is none or it is not one (damaged,
+    planted, of another job): then the job runs again and its result replaces the file."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    try:
+        if (value.get("version") != STORE_VERSION or value.get("key") != job_key(job)
+                or value.get("scenario") != job.scenario or value.get("seed") != job.seed):
+            return None
+        outcomes = {str(k): float(v) for k, v in value["outcomes"].items()}
+        destinations = {str(k): float(v) for k, v in value["destinations"].items()}
+        dates = [str(d) for d in value["dates"]]
+        series = {name: np.asarray(value["series"][name], dtype=float)
+                  for name in DAILY_SERIES}
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    if set(outcomes) != {o.key for o in OUTCOMES} or any(len(v) != len(dates)
+                                                         for v in series.values()):
+        return None
+    return {"scenario": job.scenario, "seed": job.seed, "particle": int(value["particle"]),
+            "outcomes": outcomes, "destinations": destinations, "dates": dates,
+            "series": series}
 
 
 def run_stored(item: tuple[Job, str]) -> dict[str, Any]:
     """`run_job`, or the result an interrupted earlier call stored for the same job."""
     job, store = item
     path = stored_path(job, store)
-    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError):
-        return pickle.loads(path.read_bytes())
+    stored = read_stored(path, job)
+    if stored is not None:
+        return stored
     result = run_job(job)
-    with atomic_file(path, "wb") as fh:  # never a half-written result
-        fh.write(pickle.dumps(result))
+    with atomic_file(path) as fh:  # never a half-written result
+        fh.write(_to_json(result, job_key(job)))
     return result
+
+
+def remove_store(store: Path, jobs: list[Job]) -> None:
+    """After the report: the stored results of these jobs, then the folder if nothing else is
+    in it (a file this command did not write there is left alone)."""
+    for job in jobs:
+        stored_path(job, store).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        store.rmdir()
+
+
+def check_settings(cfg: DictConfig) -> None:
+    """The comparison's own settings, before any folder exists: a plain report name under
+    `output_root`, seeds, the scenarios' names."""
+    confined(Path(str(cfg.output_root)), cfg.name, "name")
+    seeds_from(cfg)
+    for scenario in scenarios_from(cfg):
+        check_name(scenario.name, f"scenario '{scenario.name}'")
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -346,6 +421,7 @@ def summary_markdown(table: pd.DataFrame, scenarios: list[Scenario], meta: dict[
 def compare(cfg: DictConfig) -> Path:
     """Run the experiment described by `cfg` (conf/experiment/compare.yaml); returns the
     report folder."""
+    check_settings(cfg)
     scenarios = scenarios_from(cfg)
     seeds = seeds_from(cfg)
     parallel = as_parallel_config(cfg.parallel)
@@ -359,8 +435,9 @@ def compare(cfg: DictConfig) -> Path:
     log.info("%d scenarios x %d seeds = %d runs on %s (n_jobs %s)", len(scenarios), len(seeds),
              len(jobs), parallel.backend, parallel.n_jobs)
     output_root = Path(str(cfg.output_root))
+    folder = confined(output_root, cfg.name, "name")  # the report: a folder of output_root
     check_writable(output_root, need_bytes=5_000_000 + 100_000 * len(jobs))  # before any run
-    store = output_root / f".{cfg.name}.runs"  # each run's result as it finishes (resume)
+    store = folder.with_name(f".{folder.name}.runs")  # each run's result as it finishes
     stored = sum(stored_path(job, store).is_file() for job in jobs)
     if stored:
         log.info("resuming: %d of %d runs stored by an interrupted earlier call", stored,
@@ -386,7 +463,6 @@ def compare(cfg: DictConfig) -> Path:
         "baseline_label": labels[str(cfg.baseline)],
         "written": dt.datetime.now().isoformat(timespec="seconds"),
     }
-    folder = Path(str(cfg.output_root)) / str(cfg.name)
     with atomic_folder(folder) as tmp:
         table.to_csv(tmp / "comparison.csv", index=False, float_format="%.6g")
         runs.to_csv(tmp / "runs.csv", index=False, float_format="%.6g")
@@ -406,6 +482,6 @@ def compare(cfg: DictConfig) -> Path:
             comparison_plots(tmp, table, bands, scenarios=[s.name for s in scenarios],
                              labels=labels, baseline=str(cfg.baseline), outcomes=outcomes,
                              over=over)
-    shutil.rmtree(store, ignore_errors=True)  # the report holds everything now
+    remove_store(store, jobs)  # the report holds everything now
     log.info("%d runs in %.0f s; report in %s", len(jobs), seconds, folder)
     return folder

@@ -43,14 +43,15 @@ def free_port() -> int:
 
 @contextmanager
 def serve(port: int | None = None, timeout: float = 90.0) -> Iterator[str]:
-    """`solara run app.page` in a subprocess on a free port; yields its URL, stops it after."""
+    """`python -m app.serve` (solara run app.page, its Origin checked) in a subprocess on a free
+    port; yields its URL, stops it after."""
     port = port or free_port()
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
            "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115
         "w", prefix=f"app-server-{port}-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "solara", "run", "app.page", "--host", "127.0.0.1", "--port",
+        [sys.executable, "-m", "app.serve", "--host", "127.0.0.1", "--port",
          str(port), "--production", "--no-open", "--no-check-version"],
         cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)  # its own process group: the run workers stop with it

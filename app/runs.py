@@ -25,6 +25,7 @@ from app.scenario import BASELINE, BASELINE_LABEL, catalogue_policy, scenario_co
 from sim import MobilisationModel
 from sim.config import CONF_DIR, SimConfig
 from sim.errors import ConfigError
+from sim.parallel import exit_with_parent
 
 PROJECT = CONF_DIR.parent
 POSTERIOR = PROJECT / "results" / "calibration" / "posterior.csv"
@@ -223,6 +224,7 @@ def prepare(config: SimConfig, n_runs: object, over_posterior: bool,
 def run_one(label: str, config: SimConfig, with_frames: bool
             ) -> tuple[RunResult, MapFrames | None, list[dt.date]]:
     """One run, in a worker process: what the page needs of it (the model stays there)."""
+    exit_with_parent()  # a killed server must not leave its workers running
     model = MobilisationModel(config, world=world_for(config))
     model.run()
     return (result_of(model, label), frames_of(model) if with_frames else None,
@@ -236,6 +238,7 @@ def workers() -> int:
 
 
 def _warm() -> int:
+    exit_with_parent()  # from its first task on, the worker ends with the server
     world_for(catalogue_policy_config())
     return os.getpid()
 
@@ -254,8 +257,7 @@ def warm_workers() -> None:
 
 def stop_workers() -> None:
     """End the worker processes when the server exits normally (Ctrl-C). Killed by a signal,
-    the server leaves them to loky's idle timeout (5 min) unless its process group is ended,
-    as the tests and the benchmark do."""
+    the server cannot: each worker then ends itself within a second (`exit_with_parent`)."""
     from joblib.externals.loky import get_reusable_executor
 
     get_reusable_executor().shutdown(wait=False, kill_workers=True)

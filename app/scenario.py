@@ -1,5 +1,10 @@
 """Scenarios the page runs: a policy of the catalogue, or one built in the page, checked whole
 before anything runs, and written back as YAML that `python -m sim policy=NAME` runs unchanged.
+
+What is typed in the page is data: every text field is refused if it holds `${` and is never
+given to OmegaConf to resolve (the page's config is a plain `SimConfig`, validated by
+`sim.config.to_sim_config`); names are plain names (sim/names.py); catalogue policies are read
+as data (sim/policy_file.py).
 """
 
 from __future__ import annotations
@@ -8,7 +13,6 @@ import copy
 import dataclasses
 import datetime as dt
 import math
-import re
 import threading
 from functools import lru_cache
 from typing import Any
@@ -19,14 +23,15 @@ from omegaconf.errors import OmegaConfBaseException
 from sim import load_config
 from sim.config import CONF_DIR, ActionConfig, ActionKind, PolicyConfig, SimConfig, parse_date
 from sim.errors import ConfigError, InputError
+from sim.names import check_name
 from sim.network import World, build_world, scaled_world, unscaled
 from sim.policy import compile_policy, known_categories
+from sim.policy_file import read_policy_file, reject_interpolation
 from sim.population import make_strata
 
 BASELINE = "historical"  # what happened in 2022: every comparison is against it
 BASELINE_LABEL = "2022"  # its runs' label (the chosen scenario may be `historical` too)
 CUSTOM = "custom"  # the page's own policy, built from the editor's actions
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
 # the behaviour parameters the page offers (the calibrated values are the defaults)
 BEHAVIOUR_FIELDS = ("hazard_base", "pressure_decay_days", "peer_weight", "beta_time",
                     "beta_wait", "beta_draft")
@@ -40,10 +45,10 @@ def catalogue() -> list[str]:
 
 
 def describe(name: str) -> str:
-    """The catalogue policy's one-line description."""
+    """The catalogue policy's one-line description ('' for a name that is not one)."""
     try:
-        return str(OmegaConf.load(CONF_DIR / "policy" / f"{name}.yaml").get("description", ""))
-    except (OSError, OmegaConfBaseException):
+        return str(read_policy_file(name).get("description", ""))
+    except (OSError, InputError):
         return ""
 
 
@@ -90,6 +95,7 @@ def _number(value: Any, where: str) -> float:
 def action_from_form(form: dict[str, Any], i: int) -> ActionConfig:
     """One action of the page's editor (strings as typed) as a typed `ActionConfig`."""
     where = f"policy 'custom' actions[{i}]"
+    reject_interpolation({str(k): str(v) for k, v in form.items() if v is not None}, where)
     kind = str(form.get("kind", ""))
     if kind not in ACTION_KINDS:
         raise ConfigError(f"{where}.kind", f"'{kind}' is not one of {ACTION_KINDS}")
@@ -116,8 +122,8 @@ def custom_policy(base: str, actions: list[dict[str, Any]], name: str = CUSTOM,
                   drop: list[str] | None = None) -> PolicyConfig:
     """The page's own policy: its actions on top of a catalogue policy (`base`), less the
     base's actions named in `drop` (how the page opens what the base closes)."""
-    if not NAME_PATTERN.match(name):
-        raise ConfigError("policy.name", f"'{name}' may hold only letters, digits, _ and -")
+    check_name(name, "policy.name")
+    reject_interpolation([str(d) for d in drop or []], "policy.drop")
     if base not in catalogue():
         raise ConfigError("policy.base", f"no policy '{base}' in {CONF_DIR / 'policy'}")
     typed = [action_from_form(a, i) for i, a in enumerate(actions)]
@@ -138,10 +144,10 @@ def droppable(base: str) -> list[str]:
 def catalogue_policy(name: str) -> PolicyConfig:
     if name not in catalogue():
         raise ConfigError("policy", f"no policy '{name}' in {CONF_DIR / 'policy'}")
+    written = read_policy_file(name, schema=PolicyConfig)  # as data: no `${`, no aliases
     try:
         loaded = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PolicyConfig),
-                                                     OmegaConf.load(CONF_DIR / "policy"
-                                                                    / f"{name}.yaml")))
+                                                     written))
     except OmegaConfBaseException as err:
         raise ConfigError(f"policy '{name}'", str(err).splitlines()[0]) from None
     assert isinstance(loaded, PolicyConfig)
@@ -160,13 +166,10 @@ def scenario_config(policy: PolicyConfig, scale: float,
             raise ConfigError(f"behaviour.{key}", "not a parameter the page sets")
         setattr(cfg.behaviour, key, _number(value, f"behaviour.{key}"))
     cfg.policy = copy.deepcopy(policy)
+    reject_interpolation(dataclasses.asdict(cfg.policy), "policy")
     from sim.config import to_sim_config  # validates ranges and expands the policy's base
 
-    try:
-        cfg = to_sim_config(OmegaConf.structured(cfg))
-    except OmegaConfBaseException as err:  # a value of the wrong type
-        raise ConfigError(str(getattr(err, "full_key", "config")), str(err).splitlines()[0]) \
-            from None
+    cfg = to_sim_config(cfg)  # the dataclass itself: nothing typed is resolved by OmegaConf
     compile_policy(cfg.policy, data_world(), make_strata(list(cfg.population.age_bands)),
                    parse_date(cfg.start, "start"), parse_date(cfg.end, "end"))
     return cfg

@@ -38,8 +38,9 @@ class ReplenishmentABC:
     simulation lands within the tolerance. R is set so that a particle moves at least once with
     probability 1 - `c`, from the acceptance rate of the first step. The algorithm stops when
     that acceptance rate falls below `min_acceptance` (the tolerance no longer shrinks cheaply),
-    after `generations`, or at the wall-time or simulation budget. Every simulation draws a new
-    seed, so seed noise is part of the likelihood being approximated.
+    after `generations`, or at the simulation budget - each the same on any machine - or, if
+    one is set, at a wall-time budget (recorded in `stopped_by`: machine-dependent). Every
+    simulation draws a new seed, so seed noise is part of the likelihood being approximated.
 
     The state (particles, distances, generation, step, random generator) is saved after every
     sweep of Metropolis steps: an interrupted run resumes, and with the same settings gives the
@@ -64,6 +65,7 @@ class ReplenishmentABC:
         self.rho = np.zeros(0)
         self.generation, self.sims, self.seconds = 0, 0, 0.0
         self.done = False
+        self.stopped_by = "acceptance"  # (generations, simulation_budget, time_budget)
         self.history: list[dict[str, float]] = []
         # within a generation: the particles being moved, the steps taken and the plan
         self.moving: np.ndarray | None = None
@@ -77,7 +79,8 @@ class ReplenishmentABC:
         state = {"z": self.z, "rho": self.rho,
                  "meta": np.array(json.dumps({
                      "generation": self.generation, "sims": self.sims, "seconds": self.seconds,
-                     "done": self.done, "history": self.history, "eps": self.eps,
+                     "done": self.done, "stopped_by": self.stopped_by,
+                     "history": self.history, "eps": self.eps,
                      "step": self.step, "steps": self.steps, "accepted": self.accepted,
                      "rng": self.rng.bit_generator.state}, default=float))}
         if self.moving is not None:
@@ -95,6 +98,7 @@ class ReplenishmentABC:
         for key in ("generation", "sims", "seconds", "done", "history", "eps", "step",
                     "steps", "accepted"):
             setattr(self, key, meta[key])
+        self.stopped_by = meta.get("stopped_by", self.stopped_by)
         self.rng.bit_generator.state = meta["rng"]
 
     def reflect(self, z: np.ndarray) -> np.ndarray:
@@ -116,12 +120,21 @@ class ReplenishmentABC:
         return self.distance_of(sims)
 
     # the algorithm -------------------------------------------------------------------------
-    def run(self, max_generations: int, max_seconds: float, max_sims: int) -> None:
+    def run(self, max_generations: int, max_seconds: float | None, max_sims: int) -> None:
+        """Run to `max_generations` (or the acceptance rule, or `max_sims` simulations: each
+        the same on any machine); `max_seconds`, if given, may stop it earlier, and then
+        `stopped_by` says so."""
         started, spent_before = time.perf_counter(), self.seconds
 
         def over_budget() -> bool:
             self.seconds = spent_before + time.perf_counter() - started
-            return self.seconds > max_seconds or self.sims >= max_sims
+            if self.sims >= max_sims:
+                self.stopped_by = "simulation_budget"
+                return True
+            if max_seconds is not None and self.seconds > max_seconds:
+                self.stopped_by = "time_budget"
+                return True
+            return False
 
         if len(self.z) == 0:
             z = self.lo + self.rng.random((self.n, len(self.params))) * (self.hi - self.lo)
@@ -132,7 +145,10 @@ class ReplenishmentABC:
                      float(np.median(self.rho)))
         while not self.done:
             if self.moving is None:
-                if self.generation >= max_generations or over_budget():
+                if self.generation >= max_generations:
+                    self.stopped_by = "generations"
+                    break
+                if over_budget():
                     break
                 self._start_generation()
             self._move(over_budget)
@@ -188,6 +204,7 @@ class ReplenishmentABC:
             log.info("ABC: acceptance %.3f below %.3f, stopping", acceptance,
                      self.min_acceptance)
             self.done = True
+            self.stopped_by = "acceptance"
         self._save()
 
     def _record(self, acceptance: float, steps: int, t0: float) -> None:
@@ -229,8 +246,14 @@ def run_abc(problem: Problem, cfg: DictConfig, parallel: ParallelConfig, work: P
     if abc.generation or len(abc.z):
         log.info("ABC: resuming at generation %d (%d simulations, %.1f min so far)",
                  abc.generation, abc.sims, abc.seconds / 60)
-    abc.run(int(a.generations), float(a.max_walltime_minutes) * 60.0, int(a.max_simulations))
+    budget = a.get("max_walltime_minutes")
+    abc.run(int(a.generations), None if budget is None else float(budget) * 60.0,
+            int(a.max_simulations))
     state["abc_seconds"] = abc.seconds
+    state["abc_stopped_by"] = abc.stopped_by
+    if abc.stopped_by == "time_budget":
+        log.warning("ABC stopped by its time budget (%s min) after %d generations: the "
+                    "posterior depends on this machine's speed", budget, abc.generation)
     pd.DataFrame(abc.history).to_csv(project_path(cfg.out_dir) / "abc_generations.csv",
                                      index=False, float_format="%.5g")
     log.info("ABC: %d generations, %d simulations, tolerance %.4f, %.1f min", abc.generation,

@@ -15,14 +15,20 @@ from omegaconf import DictConfig, OmegaConf
 from calibration.paths import project_path
 from calibration.problem import Problem
 from sim.atomic import atomic_write_text
+from sim.errors import InputError
 from sim.fingerprint import fingerprint as sim_fingerprint
 
 
 def fingerprint(cfg: DictConfig, problem: Problem) -> str:
-    """What the checkpoints depend on: observations, data, parameters, model and settings."""
+    """What the checkpoints depend on: observations, data, parameters, the model's fully
+    resolved configuration (config files and policy bases expanded, not the overrides that name
+    them), the code, and the settings."""
+    from sim.provenance import code_version
+
     obs_text = project_path(cfg.observations).read_text(encoding="utf-8")
     spec = {"params": [dataclasses.asdict(p) | {"why": ""} for p in problem.params],
-            "overrides": list(cfg.model_overrides), "scale": cfg.scale, "loss": cfg.loss,
+            "model": dataclasses.asdict(problem.base), "code": code_version(),
+            "scale": cfg.scale, "loss": cfg.loss,
             "abort_departures": cfg.abort_departures,
             "max_extrapolated_days": cfg.max_extrapolated_days,
             # the budgets decide when ABC stops, not what a generation computes: a calibration
@@ -46,8 +52,12 @@ class State:
             raise SystemExit(f"another calibration is using {folder}; wait for it or stop it"
                              ) from None
         old = json.loads(self.path.read_text()) if self.path.exists() else None
+        if old is None and any(f.is_file() for f in folder.iterdir()):
+            self.close()
+            raise InputError(f"work folder {folder} holds files but no calibration state.json: "
+                             "not a calibration's work folder (choose an empty work_dir)")
         if restart or old is None:
-            for f in folder.iterdir():
+            for f in folder.iterdir():  # a calibration's own checkpoints (state.json found)
                 if f.is_file() and f.suffix != ".lock":
                     f.unlink()
             self.data: dict[str, Any] = {"fingerprint": key}

@@ -22,7 +22,8 @@ class AbcConfig:
     mcmc_scale: float | None = None
     max_steps: int = 30
     generations: int = 14
-    max_walltime_minutes: float = 35.0
+    # None: no time budget; a number may stop ABC early (machine-dependent: said in the summary)
+    max_walltime_minutes: float | None = None
     max_simulations: int = 30000
     seed: int = 2022
 

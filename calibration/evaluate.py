@@ -22,12 +22,12 @@ from omegaconf import DictConfig
 
 from calibration.ensemble import Extract, run_ensemble
 from calibration.forecast import FORECAST_COLUMNS, Discrepancy, PredictiveError, summarise
-from calibration.parameters import load_parameters, resample
+from calibration.parameters import check_posterior, load_parameters, resample
 from calibration.paths import project_path
 from calibration.pipeline import quiet_libraries
 from calibration.problem import make_problem, point_values
 from calibration.scores import fit_summary, unmapped_table
-from sim.errors import InputError
+from sim.errors import ConfigError, InputError
 from sim.parallel import as_parallel_config
 
 log = logging.getLogger("evaluate")
@@ -44,6 +44,7 @@ def posterior_samples(cfg: DictConfig, problem) -> pd.DataFrame:
         if "weight" not in posterior:
             posterior["weight"] = 1.0
         known = {p.name for p in problem.params}
+        check_posterior(posterior, str(path), sorted(known & set(posterior.columns)))
         unknown = set(posterior.columns) - known - {"weight", "distance", "generation", "chain"}
         if unknown:  # e.g. a variant's posterior scored without the variant's parameters
             raise InputError(f"{path}: columns {sorted(unknown)} are not parameters of this "
@@ -119,8 +120,22 @@ def run_evaluation_ensemble(cfg: DictConfig, folder: Path):
     return problem, ens["targets"], len(samples), seeds
 
 
+def check_settings(cfg: DictConfig) -> None:
+    """The evaluation's numbers, before any folder exists or any run starts."""
+    for name in ("particles", "seeds"):
+        if int(cfg[name]) < 1:
+            raise ConfigError(name, f"{cfg[name]}: at least 1")
+    if not 0.0 < float(cfg.interval) < 1.0:
+        raise ConfigError("interval", f"{cfg.interval}: a probability between 0 and 1, e.g. 0.9")
+    if float(cfg.scale) <= 0.0 or float(cfg.scale) > 1.0:
+        raise ConfigError("scale", f"{cfg.scale}: a population scale in (0, 1]")
+    if not project_path(cfg.observations).is_file():
+        raise ConfigError("observations", f"{project_path(cfg.observations)} does not exist")
+
+
 def evaluate(cfg: DictConfig, folder: Path) -> dict:
     """Run the ensemble, score the fit rows, write evaluation.csv; returns the summary."""
+    check_settings(cfg)
     problem, sims, n_particles, seeds = run_evaluation_ensemble(cfg, folder)
     if sims is None:  # nothing to score is bad input, not a result: exit code 2
         _print_unmapped(unmapped_table(problem.mapping))

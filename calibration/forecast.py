@@ -170,9 +170,12 @@ def forecast_scores(sims: np.ndarray, observed: np.ndarray, error_sd: np.ndarray
     # the targets' medians when given a batch of them (a point forecast that hits scores > 0)
     interval_scores = sr.interval_score(obs_log, lower, upper, WIS_ALPHAS,
                                         backend="numpy")
-    wis = (0.5 * np.abs(obs_log - median) + (np.asarray(interval_scores) * WIS_ALPHAS / 2)
+    # [targets, K] even for one target (scoringrules drops a batch axis of length one)
+    interval_scores = np.asarray(interval_scores, dtype=float).reshape(len(obs_log), -1)
+    wis = (0.5 * np.abs(obs_log - median) + (interval_scores * WIS_ALPHAS / 2)
            .sum(axis=1)) / (len(WIS_ALPHAS) + 0.5)
-    crps = sr.crps_ensemble(obs_log, draws.T, backend="numpy")
+    crps = np.atleast_1d(np.asarray(sr.crps_ensemble(obs_log, draws.T, backend="numpy"),
+                                    dtype=float))
     i90, i50 = int(np.flatnonzero(WIS_ALPHAS == 0.1)[0]), int(np.flatnonzero(WIS_ALPHAS == 0.5)[0])
 
     def natural(v: np.ndarray) -> np.ndarray:

@@ -159,6 +159,8 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
         "predict": {"particles": int(cfg.predict.particles), "seeds": seeds,
                     "scale": float(cfg.predict.scale)},
         "abc_generations": int(posterior["generation"].max()),
+        # generations | acceptance | simulation_budget | time_budget (the machine's speed)
+        "abc_stopped_by": state["abc_stopped_by"] if cfg.abc.enabled else None,
         "model_error_sd": error_sd,
         "train_end": train_end.isoformat(),
         "discrepancy": dataclasses.asdict(discrepancy) if discrepancy else None,

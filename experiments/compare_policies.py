@@ -18,11 +18,12 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 import analysis.config  # noqa: F401 - registers the config schemas
-from analysis.comparison import compare
+from analysis.comparison import check_settings, compare
 from sim.config import CONF_DIR
 from sim.errors import InputError
 from sim.preflight import preflight_command
-from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
+from sim.run_folder import release_rejected
+from sim.validation import INPUT_ERROR_EXIT
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="experiment/compare")
@@ -31,13 +32,14 @@ def main(cfg: DictConfig) -> None:
         compare(cfg)
     except InputError as err:
         logging.getLogger("experiments.compare_policies").error("invalid input: %s", err)
-        remove_run_folder(Path(HydraConfig.get().runtime.output_dir))  # no folder left behind
+        release_rejected(Path(HydraConfig.get().runtime.output_dir))  # no folder left behind
         sys.exit(INPUT_ERROR_EXIT)
 
 
 if __name__ == "__main__":
     try:  # composition errors: one line, exit code 2, before Hydra writes a folder
-        preflight_command(sys.argv[1:], str(CONF_DIR), "experiment/compare")
+        sys.argv += preflight_command(sys.argv[1:], str(CONF_DIR), "experiment/compare",
+                                          check_settings)
     except InputError as err:
         print(f"invalid input: {err}", file=sys.stderr)
         sys.exit(INPUT_ERROR_EXIT)

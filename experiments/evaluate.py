@@ -14,11 +14,12 @@ from omegaconf import DictConfig
 
 import calibration.config  # noqa: F401 - registers the config schemas
 import sim.parallel  # noqa: F401 - registers the `parallel` config group
-from calibration.evaluate import evaluate
+from calibration.evaluate import check_settings, evaluate
 from calibration.paths import CONF_DIR
 from sim.errors import InputError
 from sim.preflight import preflight_command
-from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
+from sim.run_folder import release_rejected
+from sim.validation import INPUT_ERROR_EXIT
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
@@ -28,13 +29,14 @@ def main(cfg: DictConfig) -> None:
         evaluate(cfg, folder)
     except InputError as err:
         logging.getLogger("evaluate").error("invalid input: %s", err)
-        remove_run_folder(folder)  # a rejected evaluation leaves no folder behind
+        release_rejected(folder)  # a rejected evaluation leaves no folder behind
         sys.exit(INPUT_ERROR_EXIT)
 
 
 if __name__ == "__main__":
     try:  # composition errors: one line, exit code 2, before Hydra writes a folder
-        preflight_command(sys.argv[1:], str(CONF_DIR), "evaluate")
+        sys.argv += preflight_command(sys.argv[1:], str(CONF_DIR), "evaluate",
+                                          check_settings)
     except InputError as err:
         print(f"invalid input: {err}", file=sys.stderr)
         sys.exit(INPUT_ERROR_EXIT)

@@ -27,6 +27,7 @@ from sim.model import MobilisationModel
 from sim.outputs import write_outputs
 from sim.parallel import exit_with_parent, start_loky_workers_watching_their_parent
 from sim.preflight import preflight
+from sim.run_folder import release_rejected
 from sim.sweep import (
     SUMMARY_FILE,
     SweepSummary,
@@ -35,7 +36,7 @@ from sim.sweep import (
     read_json,
     write_job_status,
 )
-from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
+from sim.validation import INPUT_ERROR_EXIT
 
 log = logging.getLogger("sim")
 
@@ -103,7 +104,7 @@ def main(cfg: DictConfig) -> dict:
         result = run_scenario(cfg, folder)
     except InputError as err:  # found only with the world (a policy's targets, a data file)
         log.error("invalid input: %s", err)
-        remove_run_folder(folder)  # a rejected run leaves no folder behind
+        release_rejected(folder)  # only what this process wrote (sim/run_folder.py)
         sys.exit(INPUT_ERROR_EXIT)
     _log_result(result, folder)
     return result
@@ -111,7 +112,7 @@ def main(cfg: DictConfig) -> dict:
 
 if __name__ == "__main__":
     try:  # composition and config errors: one line, exit code 2, before any folder exists
-        preflight(sys.argv[1:])
+        sys.argv += preflight(sys.argv[1:])  # and the run folder claimed for this process
     except InputError as err:
         print(f"invalid input: {err}", file=sys.stderr)
         sys.exit(INPUT_ERROR_EXIT)

@@ -13,12 +13,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.errors import ConfigError
+from sim.errors import ConfigError, InputError
 from sim.validation import (
     check_finite,
     check_known_keys,
@@ -30,6 +29,13 @@ from sim.validation import (
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 MAX_SHIFT = 10.0  # the largest shift of a country's attractiveness (whose data are 0-1)
 MAX_FACTOR = 100.0  # the largest factor on a capacity or on ordinary traffic (config or policy)
+# The regions' intensities (about 0.1-30 relative to their mean) are raised to this power: beyond
+# it a region's pressure overflows the floats (30 ** 400 is infinite) and the hazard is NaN
+MAX_INTENSITY_EXPONENT = 5.0
+# days from start to end: the model allocates arrays of [days, exits] and more; a typing error
+# of a year (0001-01-01) asked for ~10 GiB before the first day ran
+MAX_HORIZON_DAYS = 3 * 366
+MAX_SEED = 2**63 - 1  # numpy's SeedSequence takes any non-negative integer; files hold int64
 
 
 class ActionKind(Enum):
@@ -279,19 +285,15 @@ def resolve_policy(policy: PolicyConfig, chain: tuple[str, ...] = ()) -> PolicyC
     if policy.base in chain or policy.base == policy.name:
         raise ConfigError("policy.base", f"circular: {' -> '.join([*chain, policy.name])} -> "
                           f"{policy.base}")
-    path = CONF_DIR / "policy" / f"{policy.base}.yaml"
-    if not path.exists():
-        raise ConfigError("policy.base", f"no policy '{policy.base}' ({path} does not exist)")
-    where = f"policy '{policy.base}' ({path})"
+    from sim.policy_file import policy_path, read_policy_file
+
+    written = read_policy_file(policy.base, "policy.base", schema=PolicyConfig)  # as data
+    where = f"policy '{policy.base}' ({policy_path(policy.base, 'policy.base')})"
     try:
-        written = OmegaConf.load(path)
-        check_known_keys(written, PolicyConfig, where)
         loaded = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PolicyConfig),
                                                      written))
     except OmegaConfBaseException as err:
         raise ConfigError(where, str(err).splitlines()[0]) from None
-    except yaml.YAMLError as err:  # a syntax error: one line with the file and line
-        raise ConfigError(where, describe_composition_error(err)) from None
     assert isinstance(loaded, PolicyConfig)
     base = resolve_policy(loaded, (*chain, policy.name))
     ids = {a.id for a in base.actions if a.id}
@@ -325,6 +327,11 @@ def validate_config(cfg: SimConfig) -> None:
     end = parse_date(cfg.end, "end")
     if end < start:
         raise ConfigError("end", f"{cfg.end} is before start {cfg.start}")
+    if (end - start).days + 1 > MAX_HORIZON_DAYS:
+        raise ConfigError("start", f"{cfg.start} to {cfg.end} is {(end - start).days + 1} days: "
+                          f"the horizon is at most {MAX_HORIZON_DAYS} days")
+    if not 0 <= cfg.seed <= MAX_SEED:
+        raise ConfigError("seed", f"{cfg.seed} must be a whole number from 0 to 2**63 - 1")
     net, pop, beh = cfg.network, cfg.population, cfg.behaviour
     for name in ("road_detour_factor", "road_km_per_day"):
         _check_range(f"network.{name}", getattr(net, name), 0.0, low_open=True)
@@ -375,6 +382,8 @@ def validate_config(cfg: SimConfig) -> None:
         _check_range(f"behaviour.{name}", getattr(beh, name), 0.0)
     for name in ("pressure_decay_days", "rumour_memory_days"):
         _check_range(f"behaviour.{name}", getattr(beh, name), 0.0, low_open=True)
+    _check_range("behaviour.intensity_exponent", beh.intensity_exponent, 0.0,
+                 MAX_INTENSITY_EXPONENT)
     _check_range("behaviour.pressure_floor", beh.pressure_floor, 0.0, 1.0)
     _check_range("behaviour.quota_complete_factor", beh.quota_complete_factor, 0.0, 1.0)
     _check_range("behaviour.normal_traffic_after_announcement",
@@ -422,17 +431,29 @@ def load_config(overrides: list[str] | None = None, config_name: str = "config")
     The one config composer: from Python, tests and inside a running Hydra app alike (an
     experiment command composes the simulation's config of each scenario; Hydra's global
     instance is set aside meanwhile and restored). `python -m sim` gets the same config from
-    `@hydra.main`.
+    `@hydra.main`. Every error is the project's own (`ConfigError`, `DataError`), one line.
     """
+    import yaml
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
 
+    from sim.policy_file import check_overrides_literal, check_policy_choices, search_dirs
+
+    overrides = [str(o) for o in overrides or []]
+    check_overrides_literal(overrides)
+    if config_name == "config":  # policy files are read as data before Hydra sees them
+        check_policy_choices(overrides, search_dirs(overrides), PolicyConfig)
     global_hydra = GlobalHydra.instance()
     saved = global_hydra.hydra if global_hydra.is_initialized() else None
     global_hydra.clear()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name=config_name, overrides=list(overrides or []))
+            cfg = compose(config_name=config_name, overrides=overrides)
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError) as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(describe_composition_error(err)) from None
     finally:
         if saved is not None:
             GlobalHydra.instance().initialize(saved)

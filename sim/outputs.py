@@ -8,7 +8,6 @@ and renamed, so a folder never holds a half-written result.
 from __future__ import annotations
 
 import json
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,8 @@ from sim.atomic import atomic_write_text
 from sim.datasets import default_data_dir
 from sim.model import MobilisationModel
 from sim.network import AIR
+from sim.provenance import git_commit, package_version
 from sim.results import Results
-
-
-def package_version() -> str:
-    try:
-        return version("mobilisation-exodus")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def node_names(model: MobilisationModel) -> dict[str, list[str]]:
@@ -111,6 +104,7 @@ def summary(model: MobilisationModel) -> dict[str, Any]:
         "peak_queues": peaks,
         "runtime_seconds": round(model.runtime_seconds, 3),
         "package_version": package_version(),
+        "git_commit": git_commit(),
     }
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from sim.config import PopulationConfig
 from sim.network import DOCUMENT_LEVELS, World
+from sim.validation import check_ids
 
 MEANS_LEVELS = ("low", "mid", "high")
 
@@ -75,6 +76,7 @@ def means_shares(world: World, cfg: PopulationConfig) -> np.ndarray:
 
 def document_shares(world: World, cfg: PopulationConfig) -> np.ndarray:
     """[R, 3 means, 4 document levels] shares; documents are nested (a visa needs a passport)."""
+    check_ids(cfg.visa_region_multiplier, world.region_ids, "population.visa_region_multiplier")
     mult = np.array([cfg.visa_region_multiplier.get(r, 1.0) for r in world.region_ids])
     passport = np.asarray(cfg.passport_share_by_means)[None, :]
     visa = np.minimum(np.asarray(cfg.visa_share_by_means)[None, :] * mult[:, None], passport)

@@ -16,6 +16,7 @@ Running many models from Python is `sim.parallel.run_many`.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from sim.atomic import atomic_write_text
 from sim.fingerprint import fingerprint
@@ -49,19 +50,20 @@ def _now() -> str:
 
 # ---- job bookkeeping ---------------------------------------------------------------------------
 def config_fingerprint(cfg: DictConfig | dict[str, Any]) -> str:
-    """Hash of the resolved job configuration and the data it reads.
+    """Hash of the fully resolved job configuration, the data it reads and the code.
 
-    A re-run sweep reuses a job's results only when this matches, so that editing a config file
-    or a data table between two runs of a sweep does not silently keep stale results.
+    A re-run sweep reuses a job's results only when this matches, so that editing a config file,
+    a policy that the job's policy builds on (`base:`, expanded here), a data table or the
+    model's code between two runs of a sweep does not silently keep stale results.
     """
-    if isinstance(cfg, DictConfig):
-        container = OmegaConf.to_container(cfg, resolve=True)
-    else:
-        container = dict(cfg)
-    assert isinstance(container, dict)
+    from sim.config import to_sim_config
+    from sim.provenance import code_version
+
+    resolved = dataclasses.asdict(to_sim_config(cfg))  # interpolations and `base` expanded
     for key in NOT_RESULTS:
-        container.pop(key, None)
-    return fingerprint(container, (container.get("network") or {}).get("data_dir"))
+        resolved.pop(key, None)
+    return fingerprint({"config": resolved, "code": code_version()},
+                       resolved["network"]["data_dir"])
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -118,11 +120,14 @@ def _job_folders(sweep_dir: Path) -> list[Path]:
 
 
 def _overrides(folder: Path) -> str:
+    """The job's overrides as written (read as plain YAML: a `${...}` there stays text)."""
+    import yaml
+
     try:
-        items = OmegaConf.load(folder / ".hydra" / "overrides.yaml")
-    except (OSError, ValueError):
+        items = yaml.safe_load((folder / ".hydra" / "overrides.yaml").read_text("utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
         return ""
-    return " ".join(str(item) for item in items)  # type: ignore[union-attr]
+    return " ".join(str(item) for item in items) if isinstance(items, list) else ""
 
 
 def collect_jobs(sweep_dir: Path, since: float | None = None) -> list[dict[str, Any]]:

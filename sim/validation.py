@@ -7,7 +7,8 @@ generically, so that a field added to any config dataclass is covered without a 
   NaN compares false with every bound and would pass any range check;
 - no key the schema does not know (Hydra's `+key=value` would store it and the model ignore it);
 - every field of a policy action means something for its kind;
-- a policy names itself, `drop` has a `base`, action ids are unique.
+- a policy names itself with a plain name (sim/names.py), `drop` has a `base`, action ids are
+  unique.
 
 `preflight` composes the configuration of `python -m sim` the way Hydra will, before Hydra
 creates a run folder, so that composition errors (a YAML syntax error, a misspelt `kind`, an
@@ -16,7 +17,6 @@ unknown key) stop with one line and the documented exit code `INPUT_ERROR_EXIT` 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import difflib
 import math
@@ -121,12 +121,28 @@ def _field_dataclass(owner: type, name: str) -> type | None:
     return None
 
 
+def check_ids(mapping: Any, known: Any, field: str) -> None:
+    """Every key of a mapping keyed by ids (`{RU-SPE: 3.0}`) is an id of the data: a misspelt
+    region code would otherwise be a value silently unused."""
+    known = [str(k) for k in known]
+    for key in mapping:
+        if str(key) not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{field}.{key}", f"'{key}' is not an id of the data{hint}")
+
+
 # ---- policies ------------------------------------------------------------------------------------
 def check_policy_declaration(policy: Any) -> None:
     """Checks of a policy as written (before `base` is expanded)."""
     if not policy.name:
         raise ConfigError("policy.name", "missing: the policy file is empty or has no `name:` "
                           "(it would otherwise run silently as the open policy)")
+    from sim.names import check_name
+
+    check_name(policy.name, "policy.name")  # it becomes part of a run folder's path
+    if policy.base is not None:
+        check_name(policy.base, "policy.base")
     if policy.drop and not policy.base:
         raise ConfigError("policy.drop", f"{list(policy.drop)} are dropped but the policy has "
                           "no `base:` to drop them from")
@@ -183,17 +199,6 @@ def describe_composition_error(err: BaseException) -> str:
     text = " ".join(lines[:2]) if lines[0].endswith(":") and len(lines) > 1 else lines[0]
     key = next((line for line in lines if line.startswith("full_key:")), "")
     return f"{text} ({key})" if key else text
-
-
-def remove_run_folder(folder: Path) -> None:
-    """Remove what Hydra wrote for a run that was rejected: its `.hydra/` snapshot, its log,
-    and the folder if nothing else is in it (results of an earlier run are left alone)."""
-    folder = Path(folder)
-    shutil.rmtree(folder / ".hydra", ignore_errors=True)
-    for log in folder.glob("*.log"):
-        log.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # not empty: it held something before this run
-        folder.rmdir()
 
 
 def check_writable(folder: Path, need_bytes: int) -> None:

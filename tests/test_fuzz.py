@@ -5,6 +5,10 @@ short horizon) with every invariant holding on every day (tests/invariants.py), 
 before any run with an input error that names the drawn field. Anything else - a numpy error,
 a crash, an invariant broken - is a failure that hypothesis shrinks to a minimal example.
 
+Hostile text (interpolations, path fragments, YAML aliases and headers, pickles) is drawn into
+the page's text fields, policy files, posterior files and names: each is refused with an input
+error or taken as plain data, never resolved, executed or followed out of its folder.
+
 Profiles (tests/conftest.py): `quick` in `make test`; `HYPOTHESIS_PROFILE=long` for a search of
 many examples (`make fuzz`).
 """
@@ -317,3 +321,148 @@ def test_fuzzed_fields_cover_every_config_dataclass():
         numeric = [f.name for f in dataclasses.fields(cls)
                    if f.type in ("float", "int") and f"{group}.{f.name}" not in NOT_DRAWN]
         assert {f"{group}.{n}" for n in numeric} <= {p for p, _ in _leaves()}
+
+
+# ---- hostile text: the page's fields, policy files, posterior files, names ----------------------
+HOSTILE_SECRET = "fuzz-secret-of-the-server"
+INTERPOLATIONS = ["${oc.env:FUZZ_SECRET}", "${oc.env:FUZZ_SECRET,x}", "${now:%Y}", "${policy}",
+                  "${oc.decode:'1'}", "${hydra:runtime.cwd}", "$${x}", "${", "}{$"]
+PATH_FRAGMENTS = ["../", "../../etc/passwd", "/etc/passwd", "x/../victim", "..", ".", "~",
+                  "a\\..\\b", "\x00", "C:\\x", "file:///etc/passwd", "%2e%2e%2f"]
+YAML_TRICKS = ["&a x", "*a", "!!python/object/apply:os.system ['true']", "# @package _global_",
+               "{a: b}", "[1, 2]", "? x", "|\n  x", "'quoted'", "\"dq\"", "null", "~"]
+PICKLES = [__import__("pickle").dumps(obj).decode("latin-1") for obj in
+           (None, {"a": 1}, [1.0], Path("/etc/passwd"))]
+HOSTILE_TEXT = st.one_of(
+    st.sampled_from(INTERPOLATIONS + PATH_FRAGMENTS + YAML_TRICKS + PICKLES),
+    st.lists(st.sampled_from(INTERPOLATIONS + PATH_FRAGMENTS + YAML_TRICKS + ["KZ", "2022-09-25",
+                                                                            "all", "1.5"]),
+             min_size=1, max_size=3).map("".join),
+    st.text(max_size=12),
+)
+FORM_VALUES = {"kind": ["close", "capacity_factor", "draft_office", "restrict"],
+               "targets": ["KZ", "GE-01", "all"], "start": ["2022-09-25"],
+               "end": ["", "2022-10-01"], "categories": ["", "exempt"],
+               "factor": ["0.5"], "probability": ["0.2"]}
+
+
+@st.composite
+def page_forms(draw) -> dict[str, str]:
+    """An action as the page's editor sends it, with up to two fields typed by an attacker."""
+    form = {key: draw(st.sampled_from(values)) for key, values in FORM_VALUES.items()}
+    for key in draw(st.permutations(list(FORM_VALUES)))[: draw(st.integers(1, 2))]:
+        form[key] = draw(HOSTILE_TEXT)
+    return form
+
+
+def _no_secret(text: str) -> None:
+    assert HOSTILE_SECRET not in text, f"the server's environment reached the user: {text}"
+
+
+@given(st.lists(page_forms(), min_size=1, max_size=2), st.one_of(st.just("custom"), HOSTILE_TEXT),
+       st.lists(HOSTILE_TEXT, max_size=1))
+def test_the_pages_text_fields_are_data(monkeypatch, forms, name, drop):
+    from app.scenario import custom_policy, policy_yaml, scenario_config
+
+    monkeypatch.setenv("FUZZ_SECRET", HOSTILE_SECRET)
+    try:
+        config = scenario_config(custom_policy("historical", forms, name=name, drop=drop), 0.001)
+    except InputError as err:
+        _no_secret(str(err))
+        event("rejected: InputError")
+        return
+    written = policy_yaml(config.policy)
+    _no_secret(written)
+    for action in config.policy.actions:
+        for text in (*action.targets, *action.categories, action.start, action.end or ""):
+            assert "${" not in text, text
+    event("accepted as data")
+
+
+VALID_POLICY = {"name": "handed", "description": "Handed over.",
+                "actions": [{"kind": "close", "targets": ["FI"], "start": "2022-09-30"}]}
+
+
+@st.composite
+def policy_texts(draw) -> str:
+    """A policy file: a valid one with a hostile value in one of its fields, and perhaps a
+    hostile line (a header, an alias, another part of the configuration) added to it."""
+    import yaml
+
+    policy = copy.deepcopy(VALID_POLICY)
+    field = draw(st.sampled_from(["name", "description", "note", "targets", "base", None]))
+    value = draw(HOSTILE_TEXT)
+    if field in ("note", "targets"):
+        policy["actions"][0][field] = [value] if field == "targets" else value
+    elif field is not None:
+        policy[field] = value
+    text = yaml.safe_dump(policy, sort_keys=False)
+    line = draw(st.one_of(st.none(), st.sampled_from([
+        "# @package _global_", "#@package policy", "population: {scale: 0.5}",
+        "hydra: {callbacks: {x: {_target_: builtins.print}}}", "base: ../x", "drop: [a]",
+        "description: &n x\nnote_of_mine: *n", "description: ${oc.env:FUZZ_SECRET}",
+        "actions: !!python/object/apply:os.getcwd []", "'${x}': 1"])))
+    if line is None:
+        return text
+    return f"{line}\n{text}" if draw(st.booleans()) else f"{text}{line}\n"
+
+
+@given(policy_texts())
+def test_policy_files_set_only_the_policy_as_data(monkeypatch, text):
+    monkeypatch.setenv("FUZZ_SECRET", HOSTILE_SECRET)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "policy").mkdir()
+        (Path(tmp) / "policy" / "handed.yaml").write_text(text, encoding="utf-8")
+        try:
+            cfg = load_config([f"hydra.searchpath=[file://{tmp}]", "policy=handed", *BASE[1:]])
+        except InputError as err:
+            _no_secret(str(err))
+            event("rejected: InputError")
+            return
+    # accepted: it set the policy, and nothing else of the configuration
+    assert cfg.population.scale == base_config().population.scale
+    assert cfg.behaviour == base_config().behaviour and cfg.network == base_config().network
+    _no_secret(repr(cfg.policy))
+    assert "${" not in repr(cfg.policy) and "/" not in cfg.policy.name
+    event("accepted as data")
+
+
+POSTERIOR_CELLS = st.one_of(
+    st.sampled_from(["0", "-1", "nan", "inf", "-inf", "", "1e400", "0.001", "1", "abc"]),
+    st.floats(-1.0, 1.0, allow_nan=False).map(repr), HOSTILE_TEXT)
+
+
+@given(st.lists(st.tuples(POSTERIOR_CELLS, POSTERIOR_CELLS), min_size=1, max_size=4))
+def test_posterior_files_are_drawn_from_or_named(rows):
+    from analysis.comparison import posterior_draws
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "posterior.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([["hazard_base", "weight"], *rows])
+        try:
+            draws, columns = posterior_draws(path, Path(__file__).resolve().parents[1] / "conf"
+                                             / "calibration" / "parameters.yaml", 5, 1)
+        except InputError as err:
+            assert str(path) in str(err), str(err)
+            event(f"rejected: {type(err).__name__}")
+            return
+    values = draws["hazard_base"].to_numpy(float)
+    assert len(values) == 5 and np.isfinite(values).all() and columns
+    event("drawn")
+
+
+@given(HOSTILE_TEXT)
+def test_a_name_is_plain_or_refused_and_stays_in_its_folder(name):
+    from sim.errors import ConfigError
+    from sim.names import confined
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp).resolve()
+        try:
+            path = confined(root, name, "name", ".yaml")
+        except ConfigError:
+            event("refused")
+            return
+        assert path.parent == root and ".." not in name and "/" not in name
+        event("plain")

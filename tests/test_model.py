@@ -24,7 +24,7 @@ def with_actions(cfg, *actions: ActionConfig, name: str = "variant"):
 
 def without_kind(cfg, kind: ActionKind):
     cfg.policy.actions = [a for a in cfg.policy.actions if a.kind is not kind]
-    cfg.policy.name = f"no {kind.value}"
+    cfg.policy.name = f"no_{kind.value}"  # a plain name: it would name a run folder
     return cfg
 
 

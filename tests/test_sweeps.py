@@ -113,7 +113,8 @@ def test_closure_day_is_a_sweepable_parameter(world):
 
 # ---- bookkeeping --------------------------------------------------------------------------------
 def test_job_is_complete_only_with_its_own_config(tmp_path):
-    cfg = {"seed": 1, "progress": True, "network": {"data_dir": None}}
+    # the fingerprint is of the resolved config: the rest from the schema's defaults
+    cfg = {"seed": 1, "progress": True, "network": {"data_dir": None}, "policy": {"name": "open"}}
     fingerprint = config_fingerprint(cfg)
     assert fingerprint == config_fingerprint({**cfg, "progress": False})  # not a result
     assert fingerprint != config_fingerprint({**cfg, "seed": 2})

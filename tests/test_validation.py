@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import CONF_DIR, ActionConfig, ActionKind, PolicyConfig, load_config, to_sim_config
+from sim.config import ActionConfig, ActionKind, PolicyConfig, load_config, to_sim_config
 from sim.datasets import FILES, default_data_dir, load_tables
 from sim.errors import ConfigError, DataError, InputError
 from sim.model import MobilisationModel
-from sim.validation import describe_composition_error
 
 from .conftest import small_config
 
@@ -128,40 +127,35 @@ def test_an_action_after_the_horizon_says_so():
 
 # ---- the command line: one line, exit code 2, no folder ----------------------------------------
 @pytest.fixture
-def policy_file():
-    """Write a policy file into conf/policy for one test (Hydra finds policies there)."""
-    written: list[Path] = []
+def policy_file(tmp_path):
+    """Write a policy file into a config folder of the test's own, chosen through Hydra's search
+    path (conf/policy is left as it is); returns the overrides that select it."""
+    folder = tmp_path / "conf_of_test"
 
-    def write(name: str, text: str) -> str:
-        path = CONF_DIR / "policy" / f"{name}.yaml"
-        assert not path.exists()
-        path.write_text(text)
-        written.append(path)
-        return name
+    def write(name: str, text: str) -> list[str]:
+        (folder / "policy").mkdir(parents=True, exist_ok=True)
+        (folder / "policy" / f"{name}.yaml").write_text(text)
+        return [f"hydra.searchpath=[file://{folder}]", f"policy={name}"]
 
-    yield write
-    for path in written:
-        path.unlink()
+    return write
 
 
 def test_an_empty_policy_file_or_a_misspelt_kind_in_one_is_named(policy_file):
     with pytest.raises(ConfigError, match=r"policy\.name'.*empty"):
-        load_config([f"policy={policy_file('zz_empty_policy', '')}"])
-    from hydra.errors import ConfigCompositionException
-
-    name = policy_file("zz_kind_policy", "name: t\nactions:\n  - kind: clsoe\n    start: x\n")
-    with pytest.raises(ConfigCompositionException) as err:  # the command line's pre-flight
-        load_config([f"policy={name}"])                      # turns this into one line, exit 2
-    line = describe_composition_error(err.value)
+        load_config(policy_file("zz_empty_policy", ""))
+    chosen = policy_file("zz_kind_policy", "name: t\nactions:\n  - kind: clsoe\n    start: x\n")
+    with pytest.raises(InputError) as err:  # the project's own error, as on the command line
+        load_config(chosen)
+    line = str(err.value)
     assert "zz_kind_policy" in line and "'clsoe'" in line and "\n" not in line
 
 
 def test_a_yaml_syntax_error_exits_2_in_one_line_before_any_folder(tmp_path, policy_file):
     text = "name: t\nactions:\n  - kind: close\n    targets: [GE-01\n    start: 2022-09-20\n"
     expected = "line 5: YAML syntax error"
-    name = policy_file("zz_test_policy", text)
+    chosen = policy_file("zz_test_policy", text)
     run_dir = tmp_path / "run"
-    proc = run_sim(f"policy={name}", f"hydra.run.dir={run_dir}", *TINY)
+    proc = run_sim(*chosen, f"hydra.run.dir={run_dir}", *TINY)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert expected in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -180,21 +174,28 @@ def test_composition_errors_exit_2_without_folder(tmp_path, override):
     ("experiments.evaluate", "observatons=x.csv", "observatons"),
     ("experiments.compare_policies", "nme=x", "nme"),
     ("experiments.compare_policies", "seeds=abc", "seeds"),
+    # the evaluation's numbers: a crash (or an empty ensemble) after the folder existed
+    ("experiments.evaluate", "particles=0", "particles"),
+    ("experiments.evaluate", "seeds=0", "seeds"),
+    ("experiments.evaluate", "interval=1.5", "interval"),
+    # calibrate and sensitivity skipped the pre-flight: Hydra's traceback, exit code 1
+    ("experiments.calibrate", "abc.particls=3", "particls"),
+    ("experiments.sensitivity", "sedes=[1]", "sedes"),
 ])
 def test_the_other_commands_reject_bad_input_with_exit_2_and_no_folder(tmp_path, command,
                                                                       override, named):
-    import subprocess
-    import sys
-
+    extra = {"experiments.compare_policies": [f"output_root={tmp_path / 'out'}"],
+             "experiments.evaluate": ["n_workers=1"],
+             "experiments.calibrate": [f"out_dir={tmp_path / 'out'}",
+                                       f"work_dir={tmp_path / 'work'}", "conf_dir=null"],
+             "experiments.sensitivity": [f"output_root={tmp_path / 'out'}"]}[command]
     proc = subprocess.run([sys.executable, "-m", command, override,
-                           f"hydra.run.dir={tmp_path / 'run'}",
-                           f"output_root={tmp_path / 'out'}" if "compare" in command else
-                           "n_workers=1"],
+                           f"hydra.run.dir={tmp_path / 'run'}", *extra],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 2, proc.stderr[-2000:]
     output = proc.stdout + proc.stderr
     assert named in output and "Traceback" not in output
-    assert not (tmp_path / "run").exists() and not (tmp_path / "out").exists()
+    assert not any(tmp_path.iterdir()), sorted(tmp_path.iterdir())
 
 
 def test_an_error_found_with_the_world_removes_the_run_folder(tmp_path):
@@ -205,8 +206,9 @@ def test_an_error_found_with_the_world_removes_the_run_folder(tmp_path):
 
 
 def test_a_sweep_with_a_broken_choice_stops_before_any_job(tmp_path, policy_file):
-    name = policy_file("zz_test_policy", "name: t\nactions: [\n")
-    proc = run_sim("-m", f"policy=open,{name}", f"hydra.sweep.dir={tmp_path / 's'}", *TINY)
+    search, choice = policy_file("zz_test_policy", "name: t\nactions: [\n")
+    proc = run_sim("-m", search, choice.replace("policy=", "policy=open,"),
+                   f"hydra.sweep.dir={tmp_path / 's'}", *TINY)
     assert proc.returncode == 2 and "YAML syntax error" in proc.stderr
     assert not (tmp_path / "s").exists()
 
@@ -288,3 +290,76 @@ def test_zero_jobs_is_an_error_not_three_processes():
 
 def test_policy_config_needs_a_name():
     assert PolicyConfig().name == ""  # the schema has no default name: see validation
+
+
+# ---- domain checks where the arithmetic needs them -----------------------------------------------
+@pytest.mark.parametrize(("override", "field"), [
+    ("seed=-1", "seed"),  # numpy's generator: a traceback after the folder existed
+    ("behaviour.intensity_exponent=400", "intensity_exponent"),  # overflow to NaN
+    ("start=0001-01-01", "start"),  # a horizon of 2,000 years: 9.8 GiB allocated
+])
+def test_values_the_arithmetic_cannot_use_are_named_before_the_run(tmp_path, override, field):
+    with pytest.raises(ConfigError, match=field):
+        load_config(["policy=open", override, *TINY])
+    proc = run_sim("policy=open", override, f"hydra.run.dir={tmp_path / 'run'}", *TINY)
+    assert proc.returncode == 2 and field in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and not (tmp_path / "run").exists()
+
+
+def test_a_misspelt_region_code_is_named_not_ignored():
+    cfg = small_config("policy=open", "+population.visa_region_multiplier.RU-SPX=3.0")
+    with pytest.raises(ConfigError, match=r"RU-SPX.*did you mean 'RU-SP"):
+        MobilisationModel(cfg)
+    from sim.preflight import check_with_world
+
+    with pytest.raises(ConfigError, match="RU-SPX"):
+        check_with_world(cfg)
+
+
+def _posterior(tmp_path: Path, rows: list[str]) -> Path:
+    path = tmp_path / "posterior.csv"
+    path.write_text("hazard_base,weight\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    (["0.001,0", "0.002,0"], "every weight is zero"),
+    (["0.001,1", "0.002,-1"], "row 2, field 'weight'"),
+    (["0.001,1", "about 0.002,1"], "row 2, field 'hazard_base'"),
+    (["0.001,1", "nan,1"], "row 2, field 'hazard_base'"),
+])
+def test_a_posterior_file_is_checked_cell_by_cell(tmp_path, rows, expected):
+    """All-zero or negative weights were drawn from silently (NaN cumulative weights pick the
+    last particle), a text cell failed deep inside a run."""
+    from analysis.comparison import posterior_draws
+
+    path = _posterior(tmp_path, rows)
+    with pytest.raises(DataError) as err:
+        posterior_draws(path, ROOT / "conf" / "calibration" / "parameters.yaml", 5, 1)
+    assert expected in str(err.value) and str(path) in str(err.value)
+
+
+EVAL = ["particles=1", "seeds=1", "scale=0.002", "n_workers=1", "model_error=0"]
+
+
+def test_evaluate_scores_a_file_of_which_one_row_maps(tmp_path):
+    """One mapped row was an AxisError from the forecast scores (a batch of one)."""
+    rows = (ROOT / "sim" / "data" / "observations_2022.csv").read_text().splitlines()
+    path = tmp_path / "one.csv"
+    path.write_text("\n".join([rows[0], next(r for r in rows if r.startswith("obs015,"))]) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "experiments.evaluate", f"observations={path}",
+                           *EVAL, "model_error=calibration", f"hydra.run.dir={tmp_path / 'run'}"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Scored 1 fit rows" in proc.stdout
+
+
+def test_a_rejected_evaluation_leaves_no_folder(tmp_path):
+    rows = (ROOT / "sim" / "data" / "observations_2022.csv").read_text().splitlines()
+    path = tmp_path / "none.csv"
+    path.write_text("\n".join([rows[0], next(r for r in rows if r.startswith("obs013,"))]) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "experiments.evaluate", f"observations={path}",
+                           *EVAL, f"hydra.run.dir={tmp_path / 'run'}"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 2 and "no fit row could be mapped" in proc.stdout + proc.stderr
+    assert not (tmp_path / "run").exists()  # unmapped.csv kept it before
