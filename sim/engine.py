@@ -124,10 +124,7 @@ class Ensemble:
         draft_known = p.policy_on("draft_probability", known)
         stratum_u = p.money_utility - p.beta_draft[:, None, None] * (
             p.eligible[None, :, None] * draft_known[:, None, :])
-        available = (p.base_available & pol["open"][:, None, :]
-                     & pol["allowed"].transpose(0, 2, 1)
-                     & ~pol["exit_banned"].transpose(0, 2, 1)
-                     & (~pol["visa_ban"][:, None, :] | p.exempt[None, :, None]))
+        available = p.available(t)
         region_w = p.exp_node_regions * np.exp(exit_u)[:, None, :]
         local_only = pol["local_only"]
         if local_only.any():
@@ -197,26 +194,27 @@ class Ensemble:
         act = np.flatnonzero(exposure > 0)
         if len(act) == 0:
             return
+        sel = slice(None) if len(act) == self.size else act  # no copies when all are exposed
         denom = np.empty((len(act), *p.at_home.shape[1:]))  # [A, R, S]
         for i, m in enumerate(act):  # a product per member: BLAS, as in the single run
             np.matmul(region_w[m], stratum_w[m].T, out=denom[i])
-        ref = p.reference_access[act]
+        ref = p.reference_access[sel]
         ratio = np.divide(denom, ref, out=np.zeros_like(denom), where=ref > 0)
-        access = power_by_member(ratio, p.accessibility_weight[act])
+        access = power_by_member(ratio, p.accessibility_weight[sel])
         news = p.restriction_news(t, act)
-        rumour = p.rumour[act, t] + p.restriction_rumour_weight[act] * news
-        remembered = np.where(np.isnan(p.peer_memory_days[act])[:, None], p.left_home[act],
-                              p.remembered_left[act])
-        share = remembered / np.maximum(p.initial_home[act].sum(axis=2), 1)
+        rumour = p.rumour[sel, t] + p.restriction_rumour_weight[sel] * news
+        remembered = np.where(np.isnan(p.peer_memory_days[sel])[:, None], p.left_home[sel],
+                              p.remembered_left[sel])
+        share = remembered / np.maximum(p.initial_home[sel].sum(axis=2), 1)
         peer = p.peer_term(share, act)
-        pressure = p.shock[act, t][:, None] + p.floor[act, t][:, None] * p.quota_factor[act, t]
-        hazard = ((p.hazard_base[act] * (1.0 + p.rumour_weight[act] * rumour))[:, None, None]
-                  * (pressure * p.intensity[act] * (1.0 + peer))[:, :, None]
-                  * p.stratum_multiplier[act][:, None, :] * access)
-        at_risk = hazard * exposure[act][:, None, None]
-        p_leave = p.leave_probability(at_risk, p.cumulative_hazard[act], act)
-        p.cumulative_hazard[act] += at_risk
-        leaving = np.empty_like(p.at_home[act])
+        pressure = p.shock[sel, t][:, None] + p.floor[sel, t][:, None] * p.quota_factor[sel, t]
+        hazard = ((p.hazard_base[sel] * (1.0 + p.rumour_weight[sel] * rumour))[:, None, None]
+                  * (pressure * p.intensity[sel] * (1.0 + peer))[:, :, None]
+                  * p.stratum_multiplier[sel][:, None, :] * access)
+        at_risk = hazard * exposure[sel][:, None, None]
+        p_leave = p.leave_probability(at_risk, p.cumulative_hazard[sel], act)
+        p.cumulative_hazard[sel] += at_risk
+        leaving = np.empty_like(p.at_home[sel])
         for i, m in enumerate(act):
             leaving[i] = self.streams[m]["departures"].binomial(p.at_home[m], p_leave[i])
         left = leaving.sum(axis=2)
@@ -241,8 +239,8 @@ class Ensemble:
         self.people.add(member=member, region=region, stratum=stratum, gate=gate, node=region,
                         state=np.full(len(gate), State.TRAVELLING),
                         t_depart=depart, t_arrive=depart + w.travel_days[region, gate])
-        p.at_home[act] -= leaving
-        p.left_home[act] += left
+        p.at_home[sel] -= leaving
+        p.left_home[sel] += left
         self.tables["region"]["departures"][self.member_ids[act], t] = left
 
     # ---- 3. and re-routing in general ---------------------------------------------------------
@@ -358,7 +356,7 @@ class Ensemble:
         if len(arriving) == 0:
             return
         member, gate = people.member[arriving], people.gate[arriving]
-        allowed = pol["allowed"][member, gate, people.stratum[arriving]]
+        allowed = self.p.policy_cell("allowed", t, member, gate, people.stratum[arriving])
         local_only = pol["local_only"][member, gate]
         allowed &= ~local_only | (self.world.gate_region[gate] == people.region[arriving])
         refused = arriving[~allowed]
@@ -442,7 +440,7 @@ class Ensemble:
         draft_draw = uniforms(self.streams, "border", member)
         drafted = self.p.eligible[stratum] & (draft_draw
                                               < pol["draft_probability"][member, gate])
-        banned = ~drafted & pol["exit_banned"][member, gate, stratum]
+        banned = ~drafted & self.p.policy_cell("exit_banned", t, member, gate, stratum)
         stopped = served[drafted]
         people.state[stopped] = State.STOPPED
         self._record("gate", "stopped", t, self._bincount(member[drafted], gate[drafted], n_g))

@@ -20,8 +20,8 @@ from sim.network import World
 from sim.policy import CompiledPolicy
 from sim.population import Strata
 
-POLICY_FIELDS = ("open", "capacity_factor", "draft_probability", "normal_factor", "allowed",
-                 "local_only", "exit_banned", "visa_ban")
+POLICY_FIELDS = ("open", "capacity_factor", "draft_probability", "normal_factor", "local_only",
+                 "visa_ban")  # [T, G]; `allowed` and `exit_banned` [T, G, S] are read per person
 SHARED = ("eligible", "exempt", "onward_to", "policies")  # no member axis
 
 
@@ -91,9 +91,25 @@ class MemberArrays:
 
     # ---- the policy -------------------------------------------------------------------------
     def policy_today(self, t: int) -> dict[str, np.ndarray]:
-        """Each policy field on day t, per member ([B, G] or [B, G, S])."""
-        return {name: self.policy_on(name, np.full(len(self.policy_index), t))
-                for name in POLICY_FIELDS}
+        """Each [T, G] policy field on day t, per member ([B, G])."""
+        return {name: self._stacked(name)[self.policy_index, t] for name in POLICY_FIELDS}
+
+    def policy_cell(self, name: str, t: int, member: np.ndarray, gate: np.ndarray,
+                    stratum: np.ndarray) -> np.ndarray:
+        """A [T, G, S] policy field (`allowed`, `exit_banned`) on day t for individuals."""
+        return self._stacked(name)[self.policy_index[member], t, gate, stratum]
+
+    def available(self, t: int) -> np.ndarray:
+        """[B, S, G] whether a man of each stratum may use each exit on day t: his documents
+        and means, and the policy (computed once per distinct policy)."""
+        allowed, banned = self._stacked("allowed")[:, t], self._stacked("exit_banned")[:, t]
+        by_policy = (self._stacked("open")[:, t][:, None, :] & allowed.transpose(0, 2, 1)
+                     & ~banned.transpose(0, 2, 1)
+                     & (~self._stacked("visa_ban")[:, t][:, None, :]
+                        | self.exempt[None, :, None]))  # [P, S, G]
+        if len(self.policies) == 1:
+            return self.base_available & by_policy[0]
+        return self.base_available & by_policy[self.policy_index]
 
     def policy_on(self, name: str, days: np.ndarray) -> np.ndarray:
         """A policy field on each member's own day."""
