@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     import dataclasses
 
-    from sim.batch import BATCH_SIZE, Member, run_members
+    from sim.batch import Member, run_members
     from sim.config import load_config
     from sim.parallel import world_for
 
@@ -39,12 +39,19 @@ def main(argv: list[str] | None = None) -> None:
     members = [Member(dataclasses.replace(base, seed=1 + i), world)
                for i in range(args.members)]
     t2, c2 = time.perf_counter(), time.process_time()
-    runs = run_members(members, batch_size=args.batch_size or BATCH_SIZE)
+    try:  # run in an older tree too (benchmarks/before_after.py): one member at a time there
+        from sim.batch import BATCH_SIZE
+
+        batch_size = args.batch_size or BATCH_SIZE
+        runs = run_members(members, batch_size=batch_size)
+    except ImportError:
+        batch_size = 1
+        runs = run_members(members)
     t3, c3 = time.perf_counter(), time.process_time()
     left = [float(r.results.crossed_fleeing.sum()) for r in runs]
     emit({
         "scale": args.scale, "members": args.members,
-        "batch_size": args.batch_size or BATCH_SIZE,
+        "batch_size": batch_size,
         "import_s": t1 - t0, "build_s": t2 - t1, "build_cpu_s": c2 - c1,
         "run_s": t3 - t2, "run_cpu_s": c3 - c2,
         "members_per_s": args.members / (t3 - t2),

@@ -21,7 +21,8 @@ from sim.config import SimConfig
 from sim.network import World
 from sim.results import Results
 
-BATCH_SIZE = 100  # members stepped together: enough to share a day's fixed costs
+BATCH_SIZE = 32  # members stepped together: CPU per member is flat from 10 to 40 (make bench),
+# memory grows with it
 
 
 @dataclass(frozen=True)

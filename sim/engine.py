@@ -370,12 +370,22 @@ class Ensemble:
                          self._bincount(people.member[joining], people.gate[joining], n_g))
 
     # ---- 5. reconsidering in queues -------------------------------------------------------------
-    def _queue_counts(self, queued: np.ndarray) -> np.ndarray:
-        """[B, G, D] people fleeing queued by (member, exit, day they joined)."""
-        people, n_g, n_d = self.people, self.world.n_gates, self.n_days
-        cohort = people.gate[queued].astype(np.int64) * n_d + people.queue_day[queued]
-        return self._bincount(people.member[queued], cohort, n_g * n_d).reshape(
-            self.size, n_g, n_d)
+    def _window(self, queued: np.ndarray, t: int) -> tuple[int, int]:
+        """The days (lo, hi) on which someone still queuing joined: older and later cohorts
+        are empty, so a queue's arithmetic over this window is the same as over all days."""
+        normal_days = np.flatnonzero(self.p.normal_queue[:, :, : t + 1].any(axis=(0, 1)))
+        lo = t if len(normal_days) == 0 else int(normal_days[0])
+        if len(queued):
+            lo = min(lo, int(self.people.queue_day[queued].min()))
+        return lo, t + 1
+
+    def _queue_counts(self, queued: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+        """[B, G, W] people fleeing queued by (member, exit, day they joined - window start)."""
+        people, n_g = self.people, self.world.n_gates
+        lo, hi = window
+        cohort = people.gate[queued].astype(np.int64) * (hi - lo) + people.queue_day[queued] - lo
+        return self._bincount(people.member[queued], cohort, n_g * (hi - lo)).reshape(
+            self.size, n_g, hi - lo)
 
     def _reconsider_queues(self, t: int, choice: tuple) -> None:
         people, p = self.people, self.p
@@ -385,10 +395,11 @@ class Ensemble:
                           < p.reconsider_share[member]]
         if len(thinking) == 0:
             return
-        total = p.normal_queue + self._queue_counts(queued)
+        lo, hi = window = self._window(queued, t)
+        total = p.normal_queue[:, :, lo:hi] + self._queue_counts(queued, window)
         ahead = np.cumsum(total, axis=2) - total * 0.5  # people ahead, mid-cohort
         member = people.member[thinking]
-        gate, day = people.gate[thinking], people.queue_day[thinking]
+        gate, day = people.gate[thinking], people.queue_day[thinking] - lo
         capacity = np.maximum(p.expected_capacity[member, t, gate], 1e-9)
         remaining = np.minimum(ahead[member, gate, day] / capacity, 1e3)
         stratum_u = choice[1]
@@ -417,13 +428,14 @@ class Ensemble:
             (floor[m] + (self.streams[m]["border"].random(n_g) < wanted[m] - floor[m])
              ).astype(np.int64) for m in range(size)]) * pol["open"]
         queued = np.flatnonzero(people.view("state") == State.QUEUED)
-        fleeing_counts = self._queue_counts(queued)
-        normal_served, fleeing_served = self._serve_queues(capacity, p.normal_queue,
+        lo, hi = window = self._window(queued, t)
+        fleeing_counts = self._queue_counts(queued, window)
+        normal_served, fleeing_served = self._serve_queues(capacity, p.normal_queue[:, :, lo:hi],
                                                            fleeing_counts)
-        p.normal_queue -= normal_served
+        p.normal_queue[:, :, lo:hi] -= normal_served
         self._normal_give_up(t)
         served = queued[pick_served(people.member[queued], people.gate[queued],
-                                    people.queue_day[queued], people.t_arrive[queued],
+                                    people.queue_day[queued] - lo, people.t_arrive[queued],
                                     fleeing_served)]
         member, gate, stratum = people.member[served], people.gate[served], people.stratum[served]
         self._record("gate", "capacity", t, capacity)
