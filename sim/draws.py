@@ -22,6 +22,9 @@ def per_member(streams: Sequence[dict[str, np.random.Generator]], stream: str,
     out = np.empty(len(member), dtype=out_dtype)
     if len(member) == 0:
         return out
+    if len(streams) == 1:  # the ensemble of one: no sorting
+        out[:] = draw(streams[0][stream], np.arange(len(member)))
+        return out
     order = np.argsort(member, kind="stable")
     counts = np.bincount(member, minlength=len(streams))
     start = 0
@@ -57,6 +60,12 @@ def categorical_draws(weights: np.ndarray, counts: np.ndarray, row_member: np.nd
     cumulative = np.cumsum(weights, axis=1)
     totals = cumulative[:, -1:]
     shares = cumulative / np.where(totals > 0, totals, 1.0)
+    if len(streams) == 1:  # the ensemble of one: its rows in order, no copies
+        local = np.repeat(np.arange(n_rows), counts)
+        shares += np.arange(n_rows)[:, None]
+        position = np.searchsorted(shares.ravel(), local + streams[0][stream].random(len(local)),
+                                   side="right")
+        return local, np.minimum(position - local * n_cat, n_cat - 1)
     order = np.argsort(row_member, kind="stable")
     per = np.bincount(row_member, minlength=len(streams))
     rows_out, cats_out = [], []

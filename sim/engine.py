@@ -275,10 +275,12 @@ class Ensemble:
         g_stratum = (groups // n_regions) % n_strata
         g_node = (groups // (n_regions * n_strata)) % n_nodes
         g_member = groups // (n_regions * n_strata * n_nodes)
-        u = (p.neg_beta_time[g_member][:, None] * w.travel_days[g_node] + exit_u[g_member]
+        one = self.size == 1  # the ensemble of one: broadcast rather than gather
+        u = (p.neg_beta_time[g_member][:, None] * w.travel_days[g_node]
+             + (exit_u[0][None, :] if one else exit_u[g_member])
              + stratum_u[g_member, g_stratum])
         ok = available[g_member, g_stratum]
-        local_only = pol["local_only"][g_member]
+        local_only = pol["local_only"][0][None, :] if one else pol["local_only"][g_member]
         if local_only.any():
             ok = ok & ~(local_only & (g_home[:, None] != w.gate_region[None, :]))
         u = np.where(ok, u, -np.inf)
@@ -599,6 +601,8 @@ class Ensemble:
 def power_by_member(values: np.ndarray, exponents: np.ndarray) -> np.ndarray:
     """values[b] ** exponents[b], each with a scalar exponent (as a single run computes it:
     numpy takes faster, differently rounded paths for some scalar exponents)."""
+    if len(np.unique(exponents)) == 1:
+        return values ** float(exponents[0])
     out = np.empty_like(values)
     for exponent in np.unique(exponents):
         rows = exponents == exponent

@@ -148,6 +148,11 @@ class MemberArrays:
         """`sim.behaviour.leave_probability` with each member's frailty variance."""
         v = self.frailty_variance[members][:, None, None]
         frail = v > 0
+        if frail.all():  # every member with the same branch: no masks
+            log_ratio = np.log1p(v * (cumulative + at_risk)) - np.log1p(v * cumulative)
+            return -np.expm1(-log_ratio / v)
+        if not frail.any():
+            return 1.0 - np.exp(-at_risk)
         out = np.empty_like(at_risk)
         rows = ~frail[:, 0, 0]
         if rows.any():
