@@ -27,7 +27,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from sim.border import fifo_served
+from sim.behaviour import logsumexp_rows
+from sim.border import pick_served_by_member, serve_queues_by_member
 from sim.config import SimConfig
 from sim.draws import categorical_draws, logit_choice, per_member, uniforms
 from sim.ensemble_state import MemberArrays, stack_members
@@ -432,11 +433,12 @@ class Ensemble:
         queued = np.flatnonzero(people.view("state") == State.QUEUED)
         lo, hi = window = self._window(queued, t)
         fleeing_counts = self._queue_counts(queued, window)
-        normal_served, fleeing_served = self._serve_queues(capacity, p.normal_queue[:, :, lo:hi],
-                                                           fleeing_counts)
+        normal_served, fleeing_served = serve_queues_by_member(
+            capacity, self.world.gate_mode == AIR, p.normal_queue[:, :, lo:hi], fleeing_counts,
+            self.streams)
         p.normal_queue[:, :, lo:hi] -= normal_served
         self._normal_give_up(t)
-        served = queued[pick_served(people.member[queued], people.gate[queued],
+        served = queued[pick_served_by_member(people.member[queued], people.gate[queued],
                                     people.queue_day[queued] - lo, people.t_arrive[queued],
                                     fleeing_served)]
         member, gate, stratum = people.member[served], people.gate[served], people.stratum[served]
@@ -483,29 +485,6 @@ class Ensemble:
         wait = np.maximum(t + 0.5 - people.t_arrive[entered], 0.0)
         self._record("gate", "wait_days_sum", t,
                      self._bincount(member[crossing], gate[crossing], n_g, weights=wait))
-
-    def _serve_queues(self, capacity: np.ndarray, normal_queue: np.ndarray,
-                      fleeing_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`sim.border.serve_queues` for every member: [B, G, D] ordinary and fleeing served."""
-        size, n_g, n_d = normal_queue.shape
-        total = normal_queue + fleeing_counts
-        flat = total.reshape(size * n_g, n_d)
-        served = fifo_served(capacity.ravel(), flat).reshape(total.shape)
-        partial = (served > 0) & (served < total) & (normal_queue > 0) & (fleeing_counts > 0)
-        fleeing_mixed = np.where(normal_queue == 0, served, 0)
-        fleeing_mixed = np.where(fleeing_counts == 0, 0, fleeing_mixed)
-        fleeing_mixed = np.where(served == total, fleeing_counts, fleeing_mixed)
-        for m in np.flatnonzero(partial.any(axis=(1, 2))):
-            cells = partial[m]
-            fleeing_mixed[m][cells] = self.streams[m]["border"].hypergeometric(
-                fleeing_counts[m][cells], normal_queue[m][cells], served[m][cells])
-        normal_mixed = served - fleeing_mixed
-        normal_priority = fifo_served(capacity.ravel(), normal_queue.reshape(size * n_g, n_d))
-        left = capacity.ravel() - normal_priority.sum(axis=1)
-        fleeing_priority = fifo_served(left, fleeing_counts.reshape(size * n_g, n_d))
-        first = (self.world.gate_mode == AIR)[None, :, None]
-        return (np.where(first, normal_priority.reshape(total.shape), normal_mixed),
-                np.where(first, fleeing_priority.reshape(total.shape), fleeing_mixed))
 
     def _normal_joining_share(self, t: int) -> np.ndarray:
         """[B, G] share of today's ordinary travellers who still set out for each land post,
@@ -608,31 +587,3 @@ def power_by_member(values: np.ndarray, exponents: np.ndarray) -> np.ndarray:
         rows = exponents == exponent
         out[rows] = values[rows] ** float(exponent)
     return out
-
-
-def logsumexp_rows(u: np.ndarray) -> np.ndarray:
-    """log(sum(exp(u))) per row; -inf for rows with no finite entry."""
-    finite = np.isfinite(u)
-    top = np.max(np.where(finite, u, -np.inf), axis=1)
-    safe_top = np.where(np.isfinite(top), top, 0.0)
-    total = np.where(finite, np.exp(u - safe_top[:, None]), 0.0).sum(axis=1)
-    with np.errstate(divide="ignore"):
-        return np.where(total > 0, np.log(total) + safe_top, -np.inf)
-
-
-def pick_served(member: np.ndarray, gate: np.ndarray, day: np.ndarray, order_key: np.ndarray,
-                served: np.ndarray) -> np.ndarray:
-    """Bool mask over queued individuals: the first `served[b, g, d]` of each (member, exit,
-    day joined) cohort by order_key."""
-    if len(gate) == 0:
-        return np.zeros(0, dtype=bool)
-    _, n_g, n_days = served.shape
-    cohort = (member.astype(np.int64) * n_g + gate) * n_days + day
-    order = np.lexsort((order_key, cohort))
-    sorted_cohort = cohort[order]
-    first_of_group = np.flatnonzero(np.r_[True, sorted_cohort[1:] != sorted_cohort[:-1]])
-    group_sizes = np.diff(np.r_[first_of_group, len(order)])
-    rank = np.arange(len(order)) - np.repeat(first_of_group, group_sizes)
-    mask = np.zeros(len(gate), dtype=bool)
-    mask[order] = rank < served.ravel()[sorted_cohort]
-    return mask
