@@ -176,10 +176,22 @@ class Ensemble:
 
     def _record(self, kind: str, metric: str, t: int, values: np.ndarray) -> None:
         """Write a [B, ...] day's figures into the running members' records."""
-        self.tables[kind][metric][self.member_ids, t] = values
+        if self.size == 1:
+            self.tables[kind][metric][self.member_ids[0], t] = values[0]
+        else:
+            self.tables[kind][metric][self.member_ids, t] = values
 
     def _add_record(self, kind: str, metric: str, t: int, values: np.ndarray) -> None:
-        self.tables[kind][metric][self.member_ids, t] += values
+        if self.size == 1:
+            self.tables[kind][metric][self.member_ids[0], t] += values[0]
+        else:
+            self.tables[kind][metric][self.member_ids, t] += values
+
+    def _each(self, draw) -> np.ndarray:
+        """[B, ...] of `draw(position)` for every running member."""
+        if self.size == 1:
+            return draw(0)[None]
+        return np.stack([draw(m) for m in range(self.size)])
 
     def _bincount(self, member: np.ndarray, index: np.ndarray, size: int,
                   weights: np.ndarray | None = None) -> np.ndarray:
@@ -421,15 +433,14 @@ class Ensemble:
         n_g, size = w.n_gates, self.size
         normal_today = (p.gate_normal * pol["normal_factor"] * pol["open"] * p.scale[:, None]
                         * p.normal_traffic[:, t][:, None] * self._normal_joining_share(t))
-        arrived_normal = np.stack([self.streams[m]["normal"].poisson(normal_today[m])
-                                   for m in range(size)])
+        arrived_normal = self._each(lambda m: self.streams[m]["normal"].poisson(normal_today[m]))
         p.normal_queue[:, :, t] += arrived_normal
         self._record("gate", "arrived_normal", t, arrived_normal)
         wanted = p.gate_capacity * pol["capacity_factor"] * p.scale[:, None]
         floor = np.floor(wanted)
-        capacity = np.stack([
-            (floor[m] + (self.streams[m]["border"].random(n_g) < wanted[m] - floor[m])
-             ).astype(np.int64) for m in range(size)]) * pol["open"]
+        capacity = self._each(lambda m: (
+            floor[m] + (self.streams[m]["border"].random(n_g) < wanted[m] - floor[m])
+        ).astype(np.int64)) * pol["open"]
         queued = np.flatnonzero(people.view("state") == State.QUEUED)
         lo, hi = window = self._window(queued, t)
         fleeing_counts = self._queue_counts(queued, window)
@@ -552,8 +563,8 @@ class Ensemble:
                      self._bincount(member[~back], from_c[~back], n_c))
         self._record("country", "entered_onward", t,
                      self._bincount(member[~back], to_c[~back], n_c))
-        leaving = np.stack([self.streams[m]["abroad"].binomial(
-            p.normal_abroad[m], 1.0 / w.country_normal_stay_days) for m in range(self.size)])
+        leaving = self._each(lambda m: self.streams[m]["abroad"].binomial(
+            p.normal_abroad[m], 1.0 / w.country_normal_stay_days))
         p.normal_abroad -= leaving
         self._record("country", "left_normal", t, leaving)
 
