@@ -145,8 +145,7 @@ class Ensemble:
     @property
     def _other_region(self) -> np.ndarray:
         """[R, G] whether an exit lies outside each home region (for `local` restrictions)."""
-        w = self.world
-        return np.arange(w.n_regions)[:, None] != w.gate_region[None, :]
+        return np.arange(self.world.n_regions)[:, None] != self.world.gate_region[None, :]
 
     # ---- members ------------------------------------------------------------------------------
     def retire(self, mask: np.ndarray) -> None:
@@ -196,6 +195,8 @@ class Ensemble:
     def _bincount(self, member: np.ndarray, index: np.ndarray, size: int,
                   weights: np.ndarray | None = None) -> np.ndarray:
         """[B, size] counts (or sums of `weights`) of items by (member, index)."""
+        if self.size == 1:  # the ensemble of one: no member key
+            return np.bincount(index, weights=weights, minlength=size)[None]
         key = member.astype(np.int64) * size + index
         return np.bincount(key, weights=weights, minlength=self.size * size).reshape(
             self.size, size)
@@ -417,9 +418,8 @@ class Ensemble:
         gate, day = people.gate[thinking], people.queue_day[thinking] - lo
         capacity = np.maximum(p.expected_capacity[member, t, gate], 1e-9)
         remaining = np.minimum(ahead[member, gate, day] / capacity, 1e3)
-        stratum_u = choice[1]
         stay = (p.static_exit_utility[member, gate]
-                + stratum_u[member, people.stratum[thinking], gate]
+                + choice[1][member, people.stratum[thinking], gate]
                 - p.beta_wait[member] * remaining + p.switch_cost[member])
         nodes = self._site_node(gate)
         picked = self._choose(thinking, nodes, t, choice, stay_utility=stay)
@@ -572,8 +572,8 @@ class Ensemble:
     def _record_end_of_day(self, t: int) -> None:
         w, people, p = self.world, self.people, self.p
         state, member = people.view("state"), people.view("member")
-        queued = state == State.QUEUED
-        fleeing_q = self._bincount(member[queued], people.view("gate")[queued], w.n_gates)
+        fleeing_q = self._bincount(member[queued := state == State.QUEUED],
+                                   people.view("gate")[queued], w.n_gates)
         normal_q = p.normal_queue.sum(axis=2)
         self._record("gate", "queue_fleeing", t, fleeing_q)
         self._record("gate", "queue_normal", t, normal_q)
