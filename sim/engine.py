@@ -143,8 +143,7 @@ class Ensemble:
         self.day += 1
 
     @property
-    def _other_region(self) -> np.ndarray:
-        """[R, G] whether an exit lies outside each home region (for `local` restrictions)."""
+    def _other_region(self) -> np.ndarray:  # [R, G] exits outside each home region (`local`)
         return np.arange(self.world.n_regions)[:, None] != self.world.gate_region[None, :]
 
     # ---- members ------------------------------------------------------------------------------
@@ -572,7 +571,8 @@ class Ensemble:
     def _record_end_of_day(self, t: int) -> None:
         w, people, p = self.world, self.people, self.p
         state, member = people.view("state"), people.view("member")
-        fleeing_q = self._bincount(member[queued := state == State.QUEUED],
+        of = (lambda mask: member[mask]) if self.size > 1 else (lambda mask: member)  # unread
+        fleeing_q = self._bincount(of(queued := state == State.QUEUED),
                                    people.view("gate")[queued], w.n_gates)
         normal_q = p.normal_queue.sum(axis=2)
         self._record("gate", "queue_fleeing", t, fleeing_q)
@@ -581,7 +581,7 @@ class Ensemble:
             p.expected_capacity[:, t], 1e-9)
         here = (state == State.ABROAD) | (state == State.ONWARD)
         self._record("country", "present_fleeing", t,
-                     self._bincount(member[here], people.view("country")[here], w.n_countries))
+                     self._bincount(of(here), people.view("country")[here], w.n_countries))
         self._record("country", "present_normal", t, p.normal_abroad)
         self._record("region", "at_home", t, p.at_home.sum(axis=2))
         counts = self._bincount(member, state.astype(np.int64), len(State) + 1)
