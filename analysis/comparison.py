@@ -44,7 +44,7 @@ from sim.errors import ConfigError
 from sim.fingerprint import fingerprint
 from sim.names import check_name, confined
 from sim.parallel import as_parallel_config, describe, run_many, world_for
-from sim.results import DAILY_SERIES, OUTCOMES, Outcome, round_to_support, run_outcomes
+from sim.results import DAILY_SERIES, OUTCOMES, Outcome, round_to_support
 from sim.validation import check_writable
 
 log = logging.getLogger("analysis.comparison")
@@ -201,12 +201,16 @@ def read_data_yaml(path: Path, field: str) -> DictConfig:
 # ---- one run ------------------------------------------------------------------------------------
 def run_job(job: Job) -> dict[str, Any]:
     """Run one scenario and seed on this process's World; return its outcomes and series."""
-    from sim.model import MobilisationModel
+    return run_jobs([job])[0]
 
-    model = MobilisationModel(job.config, world=world_for(job.config.network), collect=False)
-    model.run()
-    return {"scenario": job.scenario, "seed": job.seed, "particle": job.particle,
-            **run_outcomes(model)}
+
+def run_jobs(jobs: list[Job]) -> list[dict[str, Any]]:
+    """`run_job` for a batch of jobs, stepped together (`sim.batch.run_members`)."""
+    from sim.batch import Member, run_members
+
+    runs = run_members([Member(j.config, world_for(j.config.network)) for j in jobs])
+    return [{"scenario": j.scenario, "seed": j.seed, "particle": j.particle,
+             **run.results.outcomes()} for j, run in zip(jobs, runs, strict=True)]
 
 
 # Resumable runs: each run's result is stored as it finishes, under the report's name, so a

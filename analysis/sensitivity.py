@@ -42,11 +42,11 @@ from sim.parallel import (
     ParallelConfig,
     as_parallel_config,
     describe,
-    run_many,
+    run_batched,
     tables_for,
     world_for,
 )
-from sim.results import OUTCOME_LABELS, run_outcomes
+from sim.results import OUTCOME_LABELS
 
 log = logging.getLogger("analysis.sensitivity")
 
@@ -117,14 +117,21 @@ def with_values(base: SimConfig, names: list[str], values: np.ndarray) -> SimCon
 
 # ---- running a design ---------------------------------------------------------------------------
 def run_sample(job: SampleJob) -> dict[str, Any]:
-    from sim.model import MobilisationModel
+    return run_samples([job])[0]
 
-    model = MobilisationModel(job.config, world=world_for(job.config.network), collect=False)
-    model.run()
-    result = run_outcomes(model)
-    values = dict(result["outcomes"])
-    values.update({f"entered_{c}": v for c, v in result["destinations"].items()})
-    return {"design": job.design, "index": job.index, "seed": job.seed, **values}
+
+def run_samples(jobs: list[SampleJob]) -> list[dict[str, Any]]:
+    """A batch of samples, stepped together (`sim.batch.run_members`)."""
+    from sim.batch import Member, run_members
+
+    runs = run_members([Member(j.config, world_for(j.config.network)) for j in jobs])
+    rows = []
+    for job, run in zip(jobs, runs, strict=True):
+        result = run.results.outcomes()
+        values = dict(result["outcomes"])
+        values.update({f"entered_{c}": v for c, v in result["destinations"].items()})
+        rows.append({"design": job.design, "index": job.index, "seed": job.seed, **values})
+    return rows
 
 
 def evaluate(design: str, X: np.ndarray, names: list[str], base: SimConfig, seeds: list[int],
@@ -134,7 +141,8 @@ def evaluate(design: str, X: np.ndarray, names: list[str], base: SimConfig, seed
     for i, row in enumerate(X):
         cfg = with_values(base, names, row)
         jobs.extend(SampleJob(design, i, s, dataclasses.replace(cfg, seed=s)) for s in seeds)
-    rows = run_many(run_sample, jobs, parallel, desc=f"{design} samples", progress=progress)
+    rows = run_batched(run_samples, jobs, parallel, desc=f"{design} samples",
+                       progress=progress)
     frame = pd.DataFrame(rows)
     mean = frame.groupby("index")[outcomes].mean().sort_index()
     samples = pd.DataFrame(X, columns=names)

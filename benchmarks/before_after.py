@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import HERE, ROOT, run_child
 
 SCALES = {"full scale (1.0)": 1.0, "calibration scale (0.01)": 0.01}
+ENSEMBLE = (0.01, 32)  # scale, members: this tree's benchmarks/ensemble_run.py on either tree
 BUDGET = 1.10  # after / before at most
 
 
@@ -49,8 +50,18 @@ def one_run(tree: Path, scale: float, seed: int, timeout: float) -> dict:
             "peak_rss_mb": res.peak_rss_mb}
 
 
+def ensemble_run(tree: Path, timeout: float) -> dict:
+    """B members at the calibration scale through the tree's `sim.batch.run_members`."""
+    scale, members = ENSEMBLE
+    res = run_child([str(HERE / "ensemble_run.py"), "--scale", str(scale), "--members",
+                     str(members)], timeout=timeout, env={"PYTHONPATH": str(tree)}, cwd=tree)
+    return {"run_s": res.data["run_s"], "run_cpu_s": res.data["run_cpu_s"],
+            "wall_s": res.wall_s, "cpu_s": res.user_s + res.sys_s,
+            "peak_rss_mb": res.peak_rss_mb}
+
+
 def before_after(baseline: str, repeats_full: int, repeats_cal: int,
-                 timeout: float = 1800.0, log=print) -> dict:
+                 timeout: float = 1800.0, log=print, repeats_ensemble: int = 1) -> dict:
     """Medians of `run_s`, wall time and peak memory, before (baseline) and after (this tree)."""
     repeats = {1.0: repeats_full, 0.01: repeats_cal}
     out: dict = {"baseline": baseline, "scales": {}}
@@ -70,6 +81,19 @@ def before_after(baseline: str, repeats_full: int, repeats_cal: int,
             for key in ("run_s", "run_cpu_s", "wall_s", "cpu_s"):
                 row[f"ratio_{key}"] = row["after"][key] / row["before"][key]
             out["scales"][label] = row
+        label = f"{ENSEMBLE[1]} members at scale {ENSEMBLE[0]} (run_members)"
+        runs = {"before": [], "after": []}
+        for i in range(repeats_ensemble):
+            for side, tree in (("before", before_tree), ("after", ROOT)):
+                runs[side].append(ensemble_run(tree, timeout))
+                log(f"{label} {side} {i + 1}/{repeats_ensemble}: "
+                    f"run {runs[side][-1]['run_s']:.2f} s, CPU {runs[side][-1]['run_cpu_s']:.2f} s")
+        row = {side: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+               for side, rs in runs.items()}
+        row["runs"] = repeats_ensemble
+        for key in ("run_s", "run_cpu_s", "wall_s", "cpu_s"):
+            row[f"ratio_{key}"] = row["after"][key] / row["before"][key]
+        out["scales"][label] = row
     return out
 
 
@@ -101,10 +125,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--baseline", default="main")
     p.add_argument("--repeats-full", type=int, default=3)
     p.add_argument("--repeats-cal", type=int, default=5)
+    p.add_argument("--repeats-ensemble", type=int, default=1)
     p.add_argument("--out-json", type=Path, default=HERE / "before_after.json")
     args = p.parse_args(argv)
     result = before_after(args.baseline, args.repeats_full, args.repeats_cal,
-                          log=lambda m: print(m, file=sys.stderr, flush=True))
+                          log=lambda m: print(m, file=sys.stderr, flush=True),
+                          repeats_ensemble=args.repeats_ensemble)
     args.out_json.write_text(json.dumps(result, indent=1) + "\n")
     print(markdown(result))
 

@@ -1,6 +1,9 @@
 """Profile one historical run (default: full scale) with cProfile; write the top functions.
 
     python benchmarks/profile.py [--scale 1.0] [--top 40] [--out benchmarks/profile.txt]
+    python benchmarks/profile.py --scale 0.01 --members 32 --out benchmarks/profile_ensemble.txt
+
+With `--members B`, an ensemble of B seeds stepped together (`sim.engine.Ensemble`).
 
 The file lists the functions by cumulative time (what a phase costs, callees included), then by
 own time (where the interpreter actually spends it). Model construction and `run()` are
@@ -31,26 +34,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--members", type=int, default=1)
     parser.add_argument("--out", type=Path, default=HERE / "profile.txt")
     args = parser.parse_args(argv)
 
+    import dataclasses
+
     from sim.config import load_config
-    from sim.model import MobilisationModel
+    from sim.engine import Ensemble
 
     cfg = load_config([f"population.scale={args.scale}", f"seed={args.seed}", "progress=false"])
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
-    model = MobilisationModel(cfg)
+    model = Ensemble([dataclasses.replace(cfg, seed=args.seed + i) for i in range(args.members)])
     model.run()
     profiler.disable()
     wall = time.perf_counter() - started
 
     text = io.StringIO()
-    text.write(f"# cProfile of one historical run, population.scale={args.scale}, "
-               f"seed={args.seed}\n# {int(model.initial_home.sum()):,} men, {model.n_days} days, "
+    what = ("one historical run" if args.members == 1 else
+            f"an ensemble of {args.members} historical runs (seeds {args.seed}-"
+            f"{args.seed + args.members - 1})")
+    text.write(f"# cProfile of {what}, population.scale={args.scale}, seed={args.seed}\n"
+               f"# {int(model.p.initial_home.sum()):,} men, {model.n_days} days, "
                f"{len(model.people):,} individuals; {wall:.1f} s under the profiler "
-               f"(model.run(): {model.runtime_seconds:.1f} s)\n\n")
+               f"(run(): {model.runtime_seconds:.1f} s)\n\n")
     import sim
 
     sim_dir = str(Path(sim.__file__).resolve().parent)

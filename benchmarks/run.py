@@ -13,7 +13,9 @@ kernel's accounting of that process):
    Flee 3.1 fed the exported network and this project's departures, the same population as
    plain Mesa agents (benchmarks/plain_mesa.py), and this project; agent-days per second and
    ratios;
-5. a cProfile of one full-scale run (benchmarks/profile.py -> benchmarks/profile.txt).
+5. ensembles: members per second and CPU-seconds per member at `--ensemble-scales` for B in
+   `--ensemble-sizes` (benchmarks/ensemble_bench.py);
+6. a cProfile of one full-scale run (benchmarks/profile.py -> benchmarks/profile.txt).
 
 Writes benchmarks/results.md, benchmarks/results.json and results/benchmarks/scaling.png, and
 prints the table. Repeats can also be set with the environment variables BENCH_REPEATS_FULL,
@@ -70,6 +72,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--baseline", default=os.environ.get("BENCH_BASELINE", "main"),
                    help="git revision whose full-scale and calibration-scale runs are measured "
                         "side by side with this tree's (benchmarks/before_after.py); '' skips")
+    p.add_argument("--ensemble-scales", type=lambda s: tuple(float(x) for x in s.split(",")),
+                   default=(0.003, 0.01, 0.1))
+    p.add_argument("--ensemble-sizes", type=lambda s: tuple(int(x) for x in s.split(",")),
+                   default=(1, 10, 100, 1000))
+    p.add_argument("--ensemble-budget", type=float, default=600.0,
+                   help="CPU-seconds an ensemble cell may take (estimated): larger are skipped")
     p.add_argument("--no-flee", action="store_true")
     p.add_argument("--no-mesa", action="store_true")
     p.add_argument("--no-profile", action="store_true")
@@ -168,6 +176,12 @@ def run_all(args: argparse.Namespace) -> dict:
     if args.compare_scale is None:
         args.compare_scale = comparison_scale(results["calibration"], args.flee_agents)
     results["comparison"] = compare(args)
+    from ensemble_bench import ensemble_grid
+
+    if args.quick:
+        args.ensemble_scales, args.ensemble_sizes = (0.001,), (1, 3)
+    results["ensemble"] = ensemble_grid(args.ensemble_scales, args.ensemble_sizes,
+                                        args.ensemble_budget, args.timeout, log=log)
     if args.baseline:
         from before_after import before_after
 
@@ -401,6 +415,10 @@ def write_outputs(results: dict, args: argparse.Namespace) -> str:
               f"(individuals created by this project, inserted into Flee).", "", "Notes:", "",
               NOTES, "", "Scaling plot: `results/benchmarks/scaling.png`. Profile of a "
               "full-scale run: `benchmarks/profile.txt`.", ""]
+    if "ensemble" in results:
+        from ensemble_bench import markdown as ensemble_markdown
+
+        lines += [ensemble_markdown(results["ensemble"])]
     if "before_after" in results:
         from before_after import markdown as before_after_markdown
 

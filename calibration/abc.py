@@ -16,9 +16,9 @@ from omegaconf import DictConfig
 from calibration.checkpoints import State
 from calibration.parameters import Param
 from calibration.paths import project_path
-from calibration.problem import FitJob, Problem, simulate_fit
+from calibration.problem import FitJob, Problem, simulate_fit_batch
 from sim.atomic import atomic_file
-from sim.parallel import ParallelConfig, run_many
+from sim.parallel import ParallelConfig, run_batched
 
 log = logging.getLogger("calibrate")
 
@@ -233,7 +233,7 @@ def run_abc(problem: Problem, cfg: DictConfig, parallel: ParallelConfig, work: P
 
     def simulate(values: list[dict[str, float]], seeds: list[int]) -> list[np.ndarray]:
         jobs = [FitJob(problem, v, s) for v, s in zip(values, seeds, strict=True)]
-        return run_many(simulate_fit, jobs, parallel, desc="ABC")
+        return run_batched(simulate_fit_batch, jobs, parallel, desc="ABC")
 
     def distance(sims: list[np.ndarray]) -> np.ndarray:
         return np.array([problem.fit_loss(s) for s in sims])

@@ -14,7 +14,7 @@ import pandas as pd
 
 from calibration.measure import simulate_targets
 from calibration.problem import Problem
-from sim.parallel import ParallelConfig, run_many
+from sim.parallel import ParallelConfig, run_batched
 from sim.results import Results
 
 log = logging.getLogger("calibrate")
@@ -68,8 +68,28 @@ class EnsembleJob:
 
 
 def run_ensemble_job(job: EnsembleJob) -> dict[str, np.ndarray]:
-    results, ppv, _ = job.problem.run(job.values, job.seed, job.scale, until=job.until)
-    return job.extract(job.problem, results, ppv)
+    return run_ensemble_batch([job])[0]
+
+
+def run_ensemble_batch(jobs: list[EnsembleJob]) -> list[dict[str, np.ndarray]]:
+    """Jobs of one problem, scale and horizon, stepped together (`sim.batch.run_members`)."""
+    out: list[dict[str, np.ndarray]] = []
+    start = 0
+    while start < len(jobs):  # consecutive jobs that can share an ensemble
+        end = start + 1
+        while end < len(jobs) and _batchable(jobs[start], jobs[end]):
+            end += 1
+        same, first = jobs[start:end], jobs[start]
+        runs = first.problem.run_batch([j.values for j in same], [j.seed for j in same],
+                                       first.scale, until=first.until)
+        out.extend(j.extract(j.problem, results, ppv)
+                   for j, (results, ppv, _) in zip(same, runs, strict=True))
+        start = end
+    return out
+
+
+def _batchable(a: EnsembleJob, b: EnsembleJob) -> bool:
+    return a.problem is b.problem and a.scale == b.scale and a.until == b.until
 
 
 def run_ensemble(problem: Problem, parallel: ParallelConfig | int, samples: pd.DataFrame,
@@ -82,7 +102,7 @@ def run_ensemble(problem: Problem, parallel: ParallelConfig | int, samples: pd.D
                         until, extract)
             for _, row in samples.iterrows() for s in seeds]
     t0 = time.perf_counter()
-    results = run_many(run_ensemble_job, jobs, parallel, desc=label)
+    results = run_batched(run_ensemble_batch, jobs, parallel, desc=label)
     log.info("%s: %d runs, %.0f s", label, len(jobs), time.perf_counter() - t0)
     stacked = {k: np.stack([r[k] for r in results]) for k in results[0]}
     stacked["sample"] = np.repeat(np.arange(len(samples)), len(seeds))

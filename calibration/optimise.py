@@ -16,8 +16,8 @@ import numpy as np
 from omegaconf import DictConfig
 
 from calibration.paths import project_path
-from calibration.problem import FitJob, Problem, simulate_fit
-from sim.parallel import ParallelConfig, run_many
+from calibration.problem import FitJob, Problem, simulate_fit_batch
+from sim.parallel import ParallelConfig, run_batched
 
 log = logging.getLogger("calibrate")
 
@@ -51,7 +51,7 @@ class CachedObjective:
         """Evaluate several points, seeds in parallel; cached points cost nothing."""
         todo = [u for u in us if self.key(u) not in self.cache]
         jobs = [FitJob(self.problem, self.values(u), s) for u in todo for s in self.seeds]
-        sims = run_many(simulate_fit, jobs, self.parallel, desc="optimiser") if jobs else []
+        sims = run_batched(simulate_fit_batch, jobs, self.parallel, desc="optimiser")
         k = len(self.seeds)
         with self.path.open("a") as fh:
             for i, u in enumerate(todo):

@@ -97,9 +97,18 @@ class Problem:
         """One simulation up to day `until` (all days if None); stops early once more than
         `cap` men (real-population units) have left home. Returns (results, persons per
         vehicle, aborted)."""
-        cfg, world, ppv = self.values_config(values, seed, scale)
-        (run,) = run_members([Member(cfg, world)], until=until, cap_departures=cap)
-        return run.results, ppv, run.stopped_early
+        (out,) = self.run_batch([values], [seed], scale, until, cap)
+        return out
+
+    def run_batch(self, values: Sequence[dict[str, float]], seeds: Sequence[int],
+                  scale: float | None = None, until: int | None = None,
+                  cap: float | None = None) -> list[tuple[Results, float, bool]]:
+        """`run` for many (values, seed) pairs at once, stepped together (`run_members`)."""
+        setups = [self.values_config(v, s, scale) for v, s in zip(values, seeds, strict=True)]
+        runs = run_members([Member(cfg, world) for cfg, world, _ in setups], until=until,
+                           cap_departures=cap)
+        return [(run.results, ppv, run.stopped_early)
+                for run, (_, _, ppv) in zip(runs, setups, strict=True)]
 
     @cached_property
     def fit_targets(self) -> list[Target]:
@@ -112,11 +121,18 @@ class Problem:
     def simulate_fit(self, values: dict[str, float], seed: int) -> np.ndarray:
         """The `fit` targets only, simulating only the days they need; a run that exceeds
         `abort_departures` stops early and returns ABORTED for every target."""
-        results, ppv, aborted = self.run(values, seed, until=self.fit_last_day,
-                                         cap=self.abort_departures)
-        if aborted:
-            return np.full(len(self.fit_index), ABORTED)
-        return simulate_targets(self.fit_targets, results, self.geo, ppv, self.baseline_days)
+        return self.simulate_fit_batch([values], [seed])[0]
+
+    def simulate_fit_batch(self, values: Sequence[dict[str, float]],
+                           seeds: Sequence[int]) -> list[np.ndarray]:
+        """`simulate_fit` for many (values, seed) pairs, stepped together."""
+        out = []
+        for results, ppv, aborted in self.run_batch(values, seeds, until=self.fit_last_day,
+                                                    cap=self.abort_departures):
+            out.append(np.full(len(self.fit_index), ABORTED) if aborted else
+                       simulate_targets(self.fit_targets, results, self.geo, ppv,
+                                        self.baseline_days))
+        return out
 
     def fit_loss(self, simulated_fit: np.ndarray) -> float:
         """Loss of the `fit` targets' simulated values (as from `simulate_fit`)."""
@@ -165,7 +181,7 @@ def point_values(problem: Problem) -> dict[str, float]:
     return out
 
 
-# -- one simulation per job, on any backend of sim.parallel.run_many ------------------------------
+# -- jobs for any backend of sim.parallel.run_many / run_batched ----------------------------------
 
 
 @dataclass(frozen=True)
@@ -179,3 +195,10 @@ class FitJob:
 
 def simulate_fit(job: FitJob) -> np.ndarray:
     return job.problem.simulate_fit(job.values, job.seed)
+
+
+def simulate_fit_batch(jobs: list[FitJob]) -> list[np.ndarray]:
+    """A batch of `FitJob`s of one problem, stepped together (`sim.parallel.run_batched`)."""
+    if not jobs:
+        return []
+    return jobs[0].problem.simulate_fit_batch([j.values for j in jobs], [j.seed for j in jobs])

@@ -23,8 +23,6 @@ from omegaconf import DictConfig
 from sim.atomic import remove_temporaries_of_killed_writers
 from sim.config import CONF_DIR, to_sim_config
 from sim.errors import InputError
-from sim.model import MobilisationModel
-from sim.outputs import write_outputs
 from sim.parallel import exit_with_parent, start_loky_workers_watching_their_parent
 from sim.preflight import preflight
 from sim.run_folder import release_rejected
@@ -42,8 +40,17 @@ log = logging.getLogger("sim")
 
 
 def run_scenario(cfg: DictConfig, folder: Path) -> dict:
-    """Validate, build, run and write one scenario; nothing is written if validation fails."""
-    model = MobilisationModel(to_sim_config(cfg))
+    """Validate, build, run and write one scenario (with `runs` > 1, an ensemble of seeds:
+    `sim.ensemble_report`); nothing is written if validation fails."""
+    config = to_sim_config(cfg)
+    if config.runs > 1:
+        from sim.ensemble_report import run_ensemble
+
+        return run_ensemble(config, folder)
+    from sim.model import MobilisationModel
+    from sim.outputs import write_outputs
+
+    model = MobilisationModel(config)
     model.run()
     return write_outputs(model, folder)
 

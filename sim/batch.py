@@ -3,10 +3,11 @@
 A *member* is one configuration (parameters, policy, seed) over a world; `run_members` runs a
 batch of them and returns each member's `Results` in order. Calibration generations, posterior
 ensembles, policy comparisons, sensitivity samples and the page's paired runs all call it, and
-`sim.parallel.run_many` distributes batches, not single models.
+`sim.parallel.run_many` distributes batches, not single models (`run_batches`).
 
-This implementation steps each member alone; the ensemble engine replaces its body without
-changing the interface.
+Members that share the world's geometry and dates are stepped together by one
+`sim.engine.Ensemble` (at most `batch_size` at once, to bound memory); each member draws from
+its own streams, so its results are those of its single run, whatever batch it is in.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.config import SimConfig
 from sim.network import World
 from sim.results import Results
+
+BATCH_SIZE = 32  # members stepped together: CPU per member is flat from 10 to 40 (make bench),
+# memory grows with it
 
 
 @dataclass(frozen=True)
@@ -37,16 +43,50 @@ class MemberRun:
 
 
 def run_members(members: Sequence[Member], *, until: int | None = None,
-                cap_departures: float | None = None) -> list[MemberRun]:
+                cap_departures: float | None = None,
+                batch_size: int = BATCH_SIZE) -> list[MemberRun]:
     """Run every member up to day index `until` (the whole horizon if None); a member stops
-    early once more than `cap_departures` men (real-population units) have left home."""
-    from sim.model import MobilisationModel, departures_above
+    early once more than `cap_departures` men (real-population units) have left home.
+    Members are stepped together in ensembles of up to `batch_size`, grouped by their dates
+    and geometry; the results come back in the members' order."""
+    out: list[MemberRun | None] = [None] * len(members)
+    for group in _groups(members):
+        for start in range(0, len(group), batch_size):
+            chunk = group[start: start + batch_size]
+            runs = _run_ensemble([members[i] for i in chunk], until, cap_departures)
+            for i, run in zip(chunk, runs, strict=True):
+                out[i] = run
+    return out  # type: ignore[return-value]
 
-    out = []
-    for member in members:
-        model = MobilisationModel(member.config, world=member.world, collect=False)
-        stop = None if cap_departures is None else departures_above(
-            cap_departures * member.config.population.scale)
-        model.run(until=until, stop=stop)
-        out.append(MemberRun(Results.of(model), model.stopped_early))
-    return out
+
+def _groups(members: Sequence[Member]) -> list[list[int]]:
+    """Members that can share an ensemble: same dates, age bands and network geometry."""
+    from sim.network import unscaled
+
+    groups: dict[str, list[int]] = {}
+    for i, member in enumerate(members):
+        c = member.config
+        key = repr((c.start, c.end, tuple(c.population.age_bands), unscaled(c.network),
+                    None if member.world is None else member.world.gate_ids))
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def _run_ensemble(members: Sequence[Member], until: int | None,
+                  cap_departures: float | None) -> list[MemberRun]:
+    from sim.engine import Ensemble
+    from sim.model import departures_above
+
+    ensemble = Ensemble([m.config for m in members], worlds=[m.world for m in members])
+    stop = None if cap_departures is None else departures_above(np.array(
+        [cap_departures * m.config.population.scale for m in members]))
+    ensemble.run(until=until, stop=stop)
+    return [MemberRun(results_of(ensemble, i), bool(ensemble.stopped_early[i]))
+            for i in range(len(members))]
+
+
+def results_of(ensemble, member: int) -> Results:
+    """A member's `Results` (in real-population units)."""
+    setup = ensemble.setups[member]
+    return Results(ensemble.records[member], setup.config.population.scale, setup.world,
+                   ensemble.went_home_of(member), float(setup.initial_home.sum()))

@@ -26,33 +26,32 @@ def serve_queues(capacity: np.ndarray, normal_first: np.ndarray, normal_queue: n
     capacity [G] int, normal_first [G] bool, normal_queue and fleeing_counts [G, D] int.
     Returns (normal_served, fleeing_served), both [G, D].
     """
-    total = normal_queue + fleeing_counts
-    served = fifo_served(capacity, total)
-    partial = (served > 0) & (served < total) & (normal_queue > 0) & (fleeing_counts > 0)
-    fleeing_mixed = np.where(normal_queue == 0, served, 0)
-    fleeing_mixed = np.where(fleeing_counts == 0, 0, fleeing_mixed)
-    fleeing_mixed = np.where(served == total, fleeing_counts, fleeing_mixed)
-    if partial.any():
-        fleeing_mixed[partial] = rng.hypergeometric(fleeing_counts[partial],
-                                                     normal_queue[partial], served[partial])
-    normal_mixed = served - fleeing_mixed
-
-    normal_priority = fifo_served(capacity, normal_queue)
-    left = capacity - normal_priority.sum(axis=1)
-    fleeing_priority = fifo_served(left, fleeing_counts)
-
-    first = normal_first[:, None]
-    return (np.where(first, normal_priority, normal_mixed),
-            np.where(first, fleeing_priority, fleeing_mixed))
+    normal, fleeing = serve_queues_by_member(capacity[None], normal_first, normal_queue[None],
+                                             fleeing_counts[None], [{"border": rng}])
+    return normal[0], fleeing[0]
 
 
 def pick_served(gate: np.ndarray, day: np.ndarray, order_key: np.ndarray,
                 served: np.ndarray) -> np.ndarray:
     """Bool mask over queued individuals: the first `served[g, d]` of each cohort by order_key."""
+    return pick_served_by_member(np.zeros(len(gate), dtype=np.int64), gate, day, order_key,
+                                 served[None])
+
+
+def stochastic_round(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Integers whose expectation equals `values` (capacities and flows at a reduced scale)."""
+    floor = np.floor(values)
+    return (floor + (rng.random(values.shape) < values - floor)).astype(np.int64)
+
+
+def pick_served_by_member(member: np.ndarray, gate: np.ndarray, day: np.ndarray,
+                          order_key: np.ndarray, served: np.ndarray) -> np.ndarray:
+    """Bool mask over queued individuals: the first `served[b, g, d]` of each (member, exit,
+    day joined) cohort by order_key."""
     if len(gate) == 0:
         return np.zeros(0, dtype=bool)
-    n_days = served.shape[1]
-    cohort = gate.astype(np.int64) * n_days + day
+    _, n_g, n_days = served.shape
+    cohort = (member.astype(np.int64) * n_g + gate) * n_days + day
     order = np.lexsort((order_key, cohort))
     sorted_cohort = cohort[order]
     first_of_group = np.flatnonzero(np.r_[True, sorted_cohort[1:] != sorted_cohort[:-1]])
@@ -63,7 +62,27 @@ def pick_served(gate: np.ndarray, day: np.ndarray, order_key: np.ndarray,
     return mask
 
 
-def stochastic_round(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Integers whose expectation equals `values` (capacities and flows at a reduced scale)."""
-    floor = np.floor(values)
-    return (floor + (rng.random(values.shape) < values - floor)).astype(np.int64)
+def serve_queues_by_member(capacity: np.ndarray, normal_first: np.ndarray,
+                           normal_queue: np.ndarray, fleeing_counts: np.ndarray,
+                           streams: list) -> tuple[np.ndarray, np.ndarray]:
+    """`serve_queues` for every member of an ensemble: capacity [B, G], queues [B, G, D];
+    member b's hypergeometric draws from its own `border` stream, its cells in the order of
+    its single run."""
+    size, n_g, n_d = normal_queue.shape
+    total = normal_queue + fleeing_counts
+    served = fifo_served(capacity.ravel(), total.reshape(size * n_g, n_d)).reshape(total.shape)
+    partial = (served > 0) & (served < total) & (normal_queue > 0) & (fleeing_counts > 0)
+    fleeing_mixed = np.where(normal_queue == 0, served, 0)
+    fleeing_mixed = np.where(fleeing_counts == 0, 0, fleeing_mixed)
+    fleeing_mixed = np.where(served == total, fleeing_counts, fleeing_mixed)
+    for m in np.flatnonzero(partial.any(axis=(1, 2))):
+        cells = partial[m]
+        fleeing_mixed[m][cells] = streams[m]["border"].hypergeometric(
+            fleeing_counts[m][cells], normal_queue[m][cells], served[m][cells])
+    normal_mixed = served - fleeing_mixed
+    normal_priority = fifo_served(capacity.ravel(), normal_queue.reshape(size * n_g, n_d))
+    left = capacity.ravel() - normal_priority.sum(axis=1)
+    fleeing_priority = fifo_served(left, fleeing_counts.reshape(size * n_g, n_d))
+    first = normal_first[None, :, None]
+    return (np.where(first, normal_priority.reshape(total.shape), normal_mixed),
+            np.where(first, fleeing_priority.reshape(total.shape), fleeing_mixed))

@@ -223,6 +223,7 @@ class SimConfig:
     start: str = "2022-09-14"
     end: str = "2022-11-30"
     progress: bool = True
+    runs: int = 1  # > 1: an ensemble of seeds seed, seed + 1, ... (sim.ensemble_report)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
@@ -323,6 +324,7 @@ def _check_range(name: str, value: float, low: float | None = None, high: float 
 def validate_config(cfg: SimConfig) -> None:
     """Range and consistency checks that types alone cannot express. Policies are checked
     against the network when they are compiled (`sim.policy.compile_policy`)."""
+    _check_range("runs", cfg.runs, 1)
     start = parse_date(cfg.start, "start")
     end = parse_date(cfg.end, "end")
     if end < start:

@@ -10,13 +10,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from sim.config import NetworkConfig
-from sim.datasets import Tables, load_tables
 from sim.errors import ConfigError, DataError
+
+if TYPE_CHECKING:  # networkx and the tables' readers (pandas, pandera) only to build a world
+    import networkx as nx
+
+    from sim.datasets import Tables
 
 EARTH_RADIUS_KM = 6371.0
 DOCUMENT_LEVELS = ("internal_passport", "foreign_passport", "schengen_visa", "schengen_exempt")
@@ -102,6 +106,8 @@ class World:
 def build_world(config: NetworkConfig, tables: Tables | None = None) -> World:
     """Load (or take) the tables, build the graph, derive travel times, validate the result."""
     if tables is None:
+        from sim.datasets import load_tables
+
         tables = load_tables(config.data_dir)
     graph = _build_graph(tables)
     _validate_graph(graph, tables)
@@ -164,6 +170,8 @@ def resolve_targets(targets: list[str], world: World, where: str) -> np.ndarray:
 
 
 def _build_graph(t: Tables) -> nx.DiGraph:
+    import networkx as nx
+
     g = nx.DiGraph()
     for code, r in t.regions.iterrows():
         g.add_node(code, kind="region", lat=float(r.lat), lon=float(r.lon),

@@ -4,10 +4,12 @@
     run_many(run_one, jobs, ParallelConfig(backend="dask", address="tcp://HOST:8786"))
     run_many(run_one, jobs, ParallelConfig(backend="ray", address="HOST:6379"))
 
-The calibration's generations, the policy comparison, the sensitivity analysis and the
-evaluation all call it; the backend is chosen in their config (`parallel=local|dask|ray`, the
-config group registered below). Every job carries its own seed, so the same jobs give identical
-numbers on every backend and with any number of workers; results come back in the jobs' order.
+Models are run in batches (`run_batched`: each job is a list of members, stepped together
+by `sim.batch.run_members`); the calibration's generations, the policy comparison, the
+sensitivity analysis and the evaluation all call it; the backend is chosen in their config
+(`parallel=local|dask|ray`, the config group registered below). Every member carries its own
+seed and streams, so the same members give identical numbers on every backend, with any number
+of workers and any batch size; results come back in the jobs' order.
 
 Workers are reused across jobs, so per-process caches such as `world_for` serve many runs.
 """
@@ -164,6 +166,26 @@ def run_many[T, R](func: Callable[[T], R], items: Sequence[T],
                 results[i] = value
                 bar.update()
     return results
+
+
+def run_batched[T, R](func: Callable[[list[T]], list[R]], items: Sequence[T],
+                      parallel: ParallelConfig | int = -1, desc: str = "runs",
+                      progress: bool = False, batch_size: int | None = None) -> list[R]:
+    """`[r for batch in batches for r in func(batch)]`: the items cut into batches (each
+    worker's share, at most `batch_size` items; `sim.batch.BATCH_SIZE` if None), each batch a
+    job of `run_many`, the results in the items' order. `func` runs a whole batch at once
+    (`sim.batch.run_members`): the same items give the same results whatever the cut."""
+    from sim.batch import BATCH_SIZE
+
+    if not items:
+        return []
+    par = as_parallel_config(parallel)
+    workers = 1 if par.backend == "sequential" else (
+        effective_jobs(par.n_jobs) if par.backend == "loky" else max(par.n_jobs, 1))
+    size = max(1, min(batch_size or BATCH_SIZE, -(-len(items) // workers)))
+    batches = [list(items[i: i + size]) for i in range(0, len(items), size)]
+    done = run_many(func, batches, par, desc=desc, progress=progress)
+    return [r for batch in done for r in batch]
 
 
 def _indexed[T, R](func: Callable[[T], R], index: int, item: T) -> tuple[int, R]:

@@ -109,12 +109,13 @@ def initial_counts(world: World, strata: Strata, cfg: PopulationConfig,
 
 
 class People:
-    """Individuals who have acted, as growable parallel arrays."""
+    """Individuals who have acted, as growable parallel arrays; `member` is the ensemble member
+    (`sim.engine.Ensemble`) each belongs to."""
 
     FIELDS: ClassVar[dict[str, type]] = {
-        "region": np.int16, "stratum": np.int16, "state": np.int8, "gate": np.int32,
-        "node": np.int32, "country": np.int16, "t_arrive": np.float64, "t_depart": np.float64,
-        "queue_day": np.int32, "t_cross": np.int32, "t_next": np.int32,
+        "member": np.int32, "region": np.int16, "stratum": np.int16, "state": np.int8,
+        "gate": np.int32, "node": np.int32, "country": np.int16, "t_arrive": np.float64,
+        "t_depart": np.float64, "queue_day": np.int32, "t_cross": np.int32, "t_next": np.int32,
     }
 
     def __init__(self, capacity: int = 1024) -> None:
@@ -142,6 +143,14 @@ class People:
             getattr(self, name)[idx] = values.get(name, -1)
         self.n = needed
         return idx
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the individuals at `mask` (over the live part), in their order."""
+        kept = int(np.count_nonzero(mask))
+        for name in self.FIELDS:
+            values = getattr(self, name)
+            values[:kept] = values[: self.n][mask]
+        self.n = kept
 
     def view(self, name: str) -> np.ndarray:
         """The live part of one field."""

@@ -31,3 +31,10 @@ def test_project_flee_and_plain_mesa_workloads_run(tmp_path):
     assert flee["agents"] > 0 and flee["agent_days"] > 0
     mesa = workload("plain_mesa.py", "--scale", "0.0005")
     assert mesa["agents"] > 0 and mesa["departures"] > 0
+
+
+def test_the_ensemble_workload_runs():
+    """benchmarks/ensemble_run.py: three members stepped together, in batches of two."""
+    out = workload("ensemble_run.py", "--scale", "0.001", "--members", "3", "--batch-size", "2")
+    assert out["members"] == 3 and out["cpu_s_per_member"] > 0
+    assert out["left_russia_mean"] > 0

@@ -72,3 +72,23 @@ def test_wrongly_typed_override_is_rejected_by_the_schema():
 def test_plain_dict_config_is_validated():
     with pytest.raises(ConfigError, match="start"):
         to_sim_config({"start": "not a date"})
+
+
+def test_runs_writes_an_ensemble_whose_members_are_the_single_runs(tmp_path):
+    """`runs=3`: one row per seed in ensemble.csv, each equal to that seed's single run, and a
+    summary of medians and intervals; `runs=0` is bad input."""
+    proc = run_cli(tmp_path / "ensemble", "seed=4", "runs=3")
+    assert proc.returncode == 0, proc.stderr
+    members = pd.read_csv(tmp_path / "ensemble" / "ensemble.csv")
+    assert list(members.seed) == [4, 5, 6]
+    single = run_cli(tmp_path / "single", "seed=5")
+    assert single.returncode == 0, single.stderr
+    alone = json.loads((tmp_path / "single" / "summary.json").read_text())
+    assert round(members.left_russia[1]) == alone["left_russia"]
+    summary = json.loads((tmp_path / "ensemble" / "summary.json").read_text())
+    assert summary["runs"] == 3 and summary["seeds"] == [4, 6]
+    left = summary["outcomes"]["left_by_end"]
+    assert left["p05"] <= left["median"] <= left["p95"]
+    bad = run_cli(tmp_path / "bad", "runs=0")
+    assert bad.returncode == 2 and "runs" in bad.stderr
+    assert not (tmp_path / "bad").exists()

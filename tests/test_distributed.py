@@ -70,12 +70,12 @@ def problem():
 def abc_generation(problem, parallel: ParallelConfig, path: Path):
     """The prior sample and one generation of ABC-SMC, its simulations on `parallel`."""
     from calibration.abc import ReplenishmentABC
-    from calibration.problem import FitJob, simulate_fit
-    from sim.parallel import run_many
+    from calibration.problem import FitJob, simulate_fit_batch
+    from sim.parallel import run_batched
 
     def simulate(values, seeds):
         jobs = [FitJob(problem, v, s) for v, s in zip(values, seeds, strict=True)]
-        return run_many(simulate_fit, jobs, parallel)
+        return run_batched(simulate_fit_batch, jobs, parallel, batch_size=2)
 
     def distance(sims):
         return np.array([problem.fit_loss(s) for s in sims])

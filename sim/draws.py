@@ -1,0 +1,107 @@
+"""Random draws for many members at once, each from the member's own named stream.
+
+A member's draws must not depend on the other members of its batch: every draw here takes,
+for each member in turn, the same number of values from that member's generator, in the same
+order, as the member's single run would, and puts them back where its items are. Members are
+drawn in ascending order, and each member's items in the order they appear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+Draw = Callable[[np.random.Generator, np.ndarray], np.ndarray]
+
+
+def per_member(streams: Sequence[dict[str, np.random.Generator]], stream: str,
+               member: np.ndarray, draw: Draw, out_dtype: type = np.float64) -> np.ndarray:
+    """One draw per item: `draw(rng, items)` with member m's generator and the positions of
+    member m's items (in their order), for every member with items. Returns [len(member)]."""
+    out = np.empty(len(member), dtype=out_dtype)
+    if len(member) == 0:
+        return out
+    if len(streams) == 1:  # the ensemble of one: no sorting
+        out[:] = draw(streams[0][stream], np.arange(len(member)))
+        return out
+    order = np.argsort(member, kind="stable")
+    counts = np.bincount(member, minlength=len(streams))
+    start = 0
+    for m in np.flatnonzero(counts):
+        items = order[start: start + counts[m]]
+        out[items] = draw(streams[m][stream], items)
+        start += counts[m]
+    return out
+
+
+def uniforms(streams: Sequence[dict[str, np.random.Generator]], stream: str,
+             member: np.ndarray) -> np.ndarray:
+    """One uniform on [0, 1) per item, from its member's stream."""
+    return per_member(streams, stream, member, lambda rng, items: rng.random(len(items)))
+
+
+def categorical_draws(weights: np.ndarray, counts: np.ndarray, row_member: np.ndarray,
+                      streams: Sequence[dict[str, np.random.Generator]],
+                      stream: str) -> tuple[np.ndarray, np.ndarray]:
+    """Draw counts[i] categories from row i of non-negative `weights` ([k, G]), with the
+    uniforms of row i's member (`row_member`).
+
+    Inverse-CDF sampling on each member's rows' cumulative shares laid end to end (its j-th row
+    occupies [j, j + 1)), so one `searchsorted` serves all of a member's rows: the same
+    distribution as a multinomial per row, at the cost of one uniform per draw instead of one
+    binomial per category; a member's rows are numbered as in its single run, so that the
+    rounding, and the draws, are the same. Returns (row, category) of every draw, member by
+    member, each member's rows in order; rows with zero weight must have zero count.
+    """
+    n_rows, n_cat = weights.shape
+    if n_rows == 0 or counts.sum() == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cumulative = np.cumsum(weights, axis=1)
+    totals = cumulative[:, -1:]
+    shares = cumulative / np.where(totals > 0, totals, 1.0)
+    if len(streams) == 1:  # the ensemble of one: its rows in order, no copies
+        local = np.repeat(np.arange(n_rows), counts)
+        shares += np.arange(n_rows)[:, None]
+        position = np.searchsorted(shares.ravel(), local + streams[0][stream].random(len(local)),
+                                   side="right")
+        return local, np.minimum(position - local * n_cat, n_cat - 1)
+    order = np.argsort(row_member, kind="stable")
+    per = np.bincount(row_member, minlength=len(streams))
+    rows_out, cats_out = [], []
+    start = 0
+    for m in np.flatnonzero(per):
+        rows_m = order[start: start + per[m]]
+        start += per[m]
+        counts_m = counts[rows_m]
+        total = int(counts_m.sum())
+        if total == 0:
+            continue
+        local = np.repeat(np.arange(len(rows_m)), counts_m)
+        table = (shares[rows_m] + np.arange(len(rows_m))[:, None]).ravel()
+        position = np.searchsorted(table, local + streams[m][stream].random(total),
+                                   side="right")
+        rows_out.append(rows_m[local])
+        cats_out.append(np.minimum(position - local * n_cat, n_cat - 1))
+    if not rows_out:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(rows_out), np.concatenate(cats_out)
+
+
+def logit_choice(utilities: np.ndarray, row_member: np.ndarray,
+                 streams: Sequence[dict[str, np.random.Generator]], stream: str) -> np.ndarray:
+    """One logit draw per row of `utilities` ([k, G], -inf = unavailable), from the row's
+    member's stream; -1 where no option is available."""
+    n_rows = utilities.shape[0]
+    if n_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    finite = np.isfinite(utilities)
+    any_option = finite.any(axis=1)
+    top = np.max(np.where(finite, utilities, -np.inf), axis=1, keepdims=True)
+    weights = np.exp(utilities - np.where(any_option[:, None], top, 0.0))
+    weights = np.where(finite, weights, 0.0)
+    rows, choice = categorical_draws(weights, any_option.astype(np.int64), row_member,
+                                     streams, stream)
+    result = np.full(n_rows, -1, dtype=np.int64)
+    result[rows] = choice
+    return result
