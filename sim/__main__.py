@@ -1,4 +1,10 @@
-"""`python -m sim`: run one scenario and write its results folder (Hydra's run directory).
+"""`python -m sim`: answer for one scenario in words and pictures, in its results folder.
+
+By default an ensemble (`sim.ensemble`): `runs` runs at population.scale 0.01 over posterior
+particles and seeds, reduced to medians and 90 % intervals in report.md, plots, summary.json,
+runs.csv and daily.csv (sim/outputs.py, sim/report.py); `population.scale=1.0 runs=1` is one
+full-scale run. The folder is named after the policy and the overrides (`run_folder_name`).
+`python -m sim list posts|airports|countries|policies` lists what a policy can name.
 
 With `-m` (Hydra multirun) every job gets its own folder under the sweep dir and runs on the
 configured launcher (joblib on the local cores by default; see docs/experiments.md). A sweep
@@ -9,7 +15,9 @@ complete results of the same configuration is skipped, so a re-run sweep resumes
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import sys
 import time
 import traceback
@@ -18,14 +26,20 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from sim.atomic import remove_temporaries_of_killed_writers
 from sim.config import CONF_DIR, to_sim_config
+from sim.ensemble import Ensemble
 from sim.errors import InputError
-from sim.model import MobilisationModel
 from sim.outputs import write_outputs
-from sim.parallel import exit_with_parent, start_loky_workers_watching_their_parent
+from sim.parallel import (
+    ParallelConfig,
+    as_parallel_config,
+    exit_with_parent,
+    start_loky_workers_watching_their_parent,
+)
+from sim.posterior import Posterior
 from sim.preflight import preflight
 from sim.sweep import (
     SUMMARY_FILE,
@@ -40,11 +54,37 @@ from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
 log = logging.getLogger("sim")
 
 
-def run_scenario(cfg: DictConfig, folder: Path) -> dict:
-    """Validate, build, run and write one scenario; nothing is written if validation fails."""
-    model = MobilisationModel(to_sim_config(cfg))
-    model.run()
-    return write_outputs(model, folder)
+MAX_FOLDER_NAME = 80
+
+
+def run_folder_name(policy: str, overrides: str) -> str:
+    """A run folder's name after the policy and the overrides that change results
+    ('finland_closes_earlier_runs=40,seed=3'): only letters, digits and . , = _ - kept, and a
+    long one shortened with a hash of the whole, so two different commands get two folders."""
+    text = f"{policy}_{overrides}" if overrides else policy
+    text = re.sub(r"[^A-Za-z0-9.,=_-]+", "_", text).strip("._") or "run"
+    if len(text) > MAX_FOLDER_NAME:
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+        text = f"{text[:MAX_FOLDER_NAME - 9]}_{digest}"
+    return text
+
+
+def build_ensemble(cfg: DictConfig, parallel: ParallelConfig | None = None) -> Ensemble:
+    """The ensemble of the command's config: bad input raises before anything runs."""
+    config = to_sim_config(cfg)
+    posterior = (Posterior.read(str(cfg.posterior), str(cfg.posterior_parameters))
+                 if cfg.get("posterior") else None)
+    return Ensemble(config, cfg.runs, posterior,
+                    parallel=parallel or as_parallel_config(cfg.parallel))
+
+
+def run_scenario(cfg: DictConfig, folder: Path, parallel: ParallelConfig | None = None) -> dict:
+    """Validate, run and write one scenario's ensemble; nothing is written if validation
+    fails."""
+    ensemble = build_ensemble(cfg, parallel).run()
+    result = write_outputs(ensemble, folder)
+    print(ensemble.summary())
+    return result
 
 
 def run_sweep_job(cfg: DictConfig, folder: Path) -> dict:
@@ -68,7 +108,8 @@ def run_sweep_job(cfg: DictConfig, folder: Path) -> dict:
         (folder / stale).unlink(missing_ok=True)
     started = time.perf_counter()
     try:
-        result = run_scenario(cfg, folder)
+        # the sweep's launcher already spreads the jobs over the cores
+        result = run_scenario(cfg, folder, ParallelConfig(backend="sequential"))
     except Exception as err:  # reported in job_status.json and the sweep summary
         return _failed(folder, fingerprint, overrides, err, time.perf_counter() - started)
     write_job_status(folder, "complete", fingerprint, action="ran", overrides=overrides,
@@ -88,9 +129,7 @@ def _failed(folder: Path, fingerprint: str, overrides: list[str], err: Exception
 
 
 def _log_result(result: dict, folder: Path) -> None:
-    log.info("left Russia: %s (by 4 Oct: %s); stopped at the border: %s; results in %s",
-             f"{result['left_russia']:,}", f"{result['left_russia_by_2022_10_04']:,}",
-             f"{result['stopped_at_border']:,}", folder)
+    log.info("report in %s", folder / "report.md")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -109,7 +148,21 @@ def main(cfg: DictConfig) -> dict:
     return result
 
 
+def list_command(argv: list[str]) -> int:
+    """`python -m sim list KIND`."""
+    from sim.listing import KINDS, print_listing
+
+    if len(argv) != 1 or argv[0] not in KINDS:
+        print(f"usage: python -m sim list {'|'.join(KINDS)}", file=sys.stderr)
+        return INPUT_ERROR_EXIT
+    print_listing(argv[0])
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["list"]:
+        sys.exit(list_command(sys.argv[2:]))
+    OmegaConf.register_new_resolver("run_folder", run_folder_name, replace=True)
     try:  # composition and config errors: one line, exit code 2, before any folder exists
         preflight(sys.argv[1:])
     except InputError as err:

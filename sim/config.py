@@ -7,6 +7,7 @@ YAML values. Field types are enforced by OmegaConf on load; value ranges and cro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
@@ -19,6 +20,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import ConfigError
+from sim.parallel import ParallelConfig
 from sim.validation import (
     check_finite,
     check_known_keys,
@@ -214,13 +216,37 @@ class SimConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
 
+@dataclass
+class RunConfig(SimConfig):
+    """`python -m sim`: a model's configuration, and how many runs of it to make and over what
+    (conf/config.yaml). The model itself reads only the `SimConfig` part."""
+
+    runs: int = 20  # members of the ensemble: (posterior particle, seed) pairs
+    # weighted particles of the calibration; null runs the configured parameters (seed noise only)
+    posterior: str | None = "results/calibration/posterior.csv"
+    posterior_parameters: str = "conf/calibration/parameters.yaml"  # column -> config path
+    parallel: ParallelConfig = field(default_factory=ParallelConfig)
+
+
+COMMAND_FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig)
+                       if f.name not in {g.name for g in dataclasses.fields(SimConfig)})
+
+
 def register_configs() -> None:
-    """Register the schema so that `conf/config.yaml` can name it in its defaults list."""
+    """Register the schemas so that `conf/config.yaml` can name them in its defaults list."""
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=SimConfig)
+    cs.store(name="run_config", node=RunConfig)
 
 
 register_configs()
+
+
+def model_part(cfg: DictConfig | dict[str, Any]) -> DictConfig | dict[str, Any]:
+    """The config without the command's own keys (`runs`, `posterior`, ...: `RunConfig`)."""
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.masked_copy(cfg, [k for k in cfg if k not in COMMAND_FIELDS])
+    return {k: v for k, v in cfg.items() if k not in COMMAND_FIELDS}
 
 
 def parse_date(value: str, field_name: str) -> dt.date:
@@ -244,9 +270,12 @@ def to_sim_config(cfg: SimConfig | DictConfig | dict[str, Any]) -> SimConfig:
     The one validation pass (sim/validation.py): known keys, finite numbers, ranges, then the
     policy as written and as resolved against its `base`.
     """
+    if isinstance(cfg, RunConfig):
+        cfg = SimConfig(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(SimConfig)})
     if isinstance(cfg, SimConfig):
         obj = cfg
     else:
+        cfg = model_part(cfg)
         check_known_keys(cfg, SimConfig)
         try:
             merged = OmegaConf.merge(OmegaConf.structured(SimConfig), cfg)

@@ -24,7 +24,6 @@ import dataclasses
 import math
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -65,10 +64,22 @@ def draw_members(runs: int, first_seed: int, posterior: Posterior | None) -> lis
 
 
 def band(stack: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """5th percentile, median and 95th percentile over runs (NaN-tolerant, linear)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: nobody crossed that day
-        lo, mid, hi = np.nanquantile(np.asarray(stack, dtype=float), INTERVAL, axis=axis)
+    """5th percentile, median and 95th percentile over runs (axis), ignoring NaN (a day nobody
+    crossed has no mean wait), with linear interpolation as `np.quantile`: vectorised, where
+    `np.nanquantile` loops over the cells of a daily table one by one."""
+    values = np.moveaxis(np.asarray(stack, dtype=float), axis, 0)
+    ordered = np.sort(values, axis=0)  # NaN last
+    count = np.isfinite(values).sum(axis=0)
+    out = []
+    for q in INTERVAL:
+        position = q * np.maximum(count - 1, 0)
+        below = np.floor(position).astype(int)
+        above = np.minimum(below + 1, np.maximum(count - 1, 0))
+        low = np.take_along_axis(ordered, below[None], axis=0)[0]
+        high = np.take_along_axis(ordered, above[None], axis=0)[0]
+        value = low + (position - below) * (high - low)
+        out.append(np.where(count > 0, value, np.nan))
+    lo, mid, hi = out
     return lo, mid, hi
 
 
