@@ -205,7 +205,7 @@ def Page() -> None:
     solara.Title("The exodus after the 2022 mobilisation")
     with solara.Column():
         if comp is not None:
-            resolution = 1.0 / comp.scale
+            resolution = comp.resolution
             solara.Div(children=[solara.Text(headline(comp, resolution))],
                        classes=["headline"], style={"font-size": "1.1em", "font-weight": "bold"})
         with solara.lab.Tabs(lazy=True):  # draw only the tab in view
@@ -254,7 +254,7 @@ def MapPanel(world, comp: Comparison | None, day, extent, shown) -> None:
 
 @solara.component
 def ComparisonPanel(comp: Comparison, country, post, world) -> None:
-    resolution = 1.0 / comp.scale
+    resolution = comp.resolution
     rows = outcome_rows(comp, resolution)
     solara.Markdown("#### Outcomes: median (90 % interval) over "
                     + ("posterior particles and seeds" if comp.over_posterior else "seeds")
