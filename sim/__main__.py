@@ -148,6 +148,21 @@ def main(cfg: DictConfig) -> dict:
     return result
 
 
+def policies_hint(message: str) -> str:
+    """For a policy that does not exist: the nearest names and every valid one."""
+    import difflib
+
+    from sim.listing import policy_names
+
+    missing = re.search(r"Could not find 'policy/([^']*)'", message)
+    if not missing:
+        return ""
+    names = policy_names()
+    near = difflib.get_close_matches(missing.group(1), names, n=1)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    return f"{hint} The policies are: {', '.join(names)} (python -m sim list policies)"
+
+
 def list_command(argv: list[str]) -> int:
     """`python -m sim list KIND`."""
     from sim.listing import KINDS, print_listing
@@ -166,7 +181,7 @@ if __name__ == "__main__":
     try:  # composition and config errors: one line, exit code 2, before any folder exists
         preflight(sys.argv[1:])
     except InputError as err:
-        print(f"invalid input: {err}", file=sys.stderr)
+        print(f"invalid input: {err}{policies_hint(str(err))}", file=sys.stderr)
         sys.exit(INPUT_ERROR_EXIT)
     start_loky_workers_watching_their_parent()  # a multirun's workers (hydra-joblib-launcher)
     main()
