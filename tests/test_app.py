@@ -233,3 +233,23 @@ def test_python_m_sim_runs_the_downloaded_policy_unchanged(tmp_path):
     assert summary["policy"] == "page_built"
     entered = {d["id"]: d["median"] for d in summary["destinations"]}
     assert "KZ" not in entered or entered["KZ"] < 0.5 * max(entered.values())
+
+
+def test_the_page_and_the_command_line_give_identical_medians(tmp_path):
+    """The same policy, scale, runs and seed: the page's run function and `python -m sim` draw
+    the same (particle, seed) pairs and report the same medians, to the last digit."""
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "policy=kazakhstan_closes", "population.scale=0.002",
+         "runs=3", "seed=1", "progress=false", "parallel.backend=sequential",
+         f"hydra.run.dir={out}"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    comp = run_comparison(scenario_config(catalogue_policy("kazakhstan_closes"), 0.002), 3,
+                          over_posterior=True)
+    runs = comp.of("kazakhstan_closes")
+    assert [r.seed for r in runs] == summary["seeds"] == [1, 2, 3]
+    for key in ("left_by_2022_09_24", "left_by_2022_10_04", "left_by_end", "abroad_at_end",
+                "stopped_at_border", "mean_wait_days"):
+        page = float(np.median([r.outcomes[key] for r in runs]))
+        assert page == pytest.approx(summary["figures"][key]["median"], rel=1e-12), key
