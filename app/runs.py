@@ -23,7 +23,7 @@ from sim import MobilisationModel
 from sim.config import SimConfig
 from sim.ensemble import Ensemble
 from sim.errors import ConfigError
-from sim.parallel import run_many
+from sim.parallel import run_many, stop_local_workers
 from sim.posterior import Posterior
 from sim.results import Results, people_per_agent
 
@@ -194,9 +194,7 @@ def stop_workers() -> None:
     """End the worker processes when the server exits normally (Ctrl-C). Killed by a signal,
     the server leaves them to loky's idle timeout (5 min) unless its process group is ended,
     as the tests and the benchmark do."""
-    from joblib.externals.loky import get_reusable_executor
-
-    get_reusable_executor().shutdown(wait=False, kill_workers=True)
+    stop_local_workers()
 
 
 def run_comparison(config: SimConfig, n_runs: object, over_posterior: bool = True,

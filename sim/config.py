@@ -20,7 +20,6 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.errors import ConfigError
-from sim.parallel import ParallelConfig
 from sim.validation import (
     check_finite,
     check_known_keys,
@@ -214,6 +213,23 @@ class SimConfig:
     population: PopulationConfig = field(default_factory=PopulationConfig)
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+
+@dataclass
+class ParallelConfig:
+    """Where the runs of an experiment go.
+
+    backend: loky (worker processes on this machine, the default), sequential (this process),
+        dask (a dask.distributed scheduler) or ray (a Ray cluster).
+    n_jobs: loky - worker processes (joblib's convention: -1 all cores, -2 all but one; 0 is
+        an error); dask / ray - jobs in flight at once (-1: as many as the cluster has cores).
+    address: dask - the scheduler ('tcp://HOST:8786'; null starts a local cluster); ray - the
+        head ('HOST:6379', 'ray://HOST:10001' or 'auto'; null starts a local instance).
+    """
+
+    backend: str = "loky"
+    n_jobs: int = -1
+    address: str | None = None
 
 
 @dataclass

@@ -38,11 +38,12 @@ from sim.config import SimConfig
 from sim.errors import ConfigError
 from sim.parallel import ParallelConfig, as_parallel_config, run_many, world_for
 from sim.posterior import Posterior
-from sim.results import OUTCOMES, Outcome, Results, people_per_agent, round_to_support
+from sim.results import OUTCOMES, Outcome, Results, band, people_per_agent, supported
+
+__all__ = ["DEFAULT_RUNS", "Draw", "Ensemble", "band", "draw_members", "supported"]
 
 DEFAULT_RUNS = 20
 MIN_RUNS_FOR_INTERVAL = 20  # below this a 90 % interval's ends rest on one or two runs
-INTERVAL = (0.05, 0.5, 0.95)
 
 
 @dataclass(frozen=True)
@@ -61,36 +62,6 @@ def draw_members(runs: int, first_seed: int, posterior: Posterior | None) -> lis
         raise ConfigError("runs", f"{runs!r}: give a whole number of runs, at least 1")
     rows = posterior.draw(runs, first_seed) if posterior is not None else [-1] * runs
     return [Draw(i, first_seed + i, rows[i]) for i in range(runs)]
-
-
-def band(stack: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """5th percentile, median and 95th percentile over runs (axis), ignoring NaN (a day nobody
-    crossed has no mean wait), with linear interpolation as `np.quantile`: vectorised, where
-    `np.nanquantile` loops over the cells of a daily table one by one."""
-    values = np.moveaxis(np.asarray(stack, dtype=float), axis, 0)
-    ordered = np.sort(values, axis=0)  # NaN last
-    count = np.isfinite(values).sum(axis=0)
-    out = []
-    for q in INTERVAL:
-        position = q * np.maximum(count - 1, 0)
-        below = np.floor(position).astype(int)
-        above = np.minimum(below + 1, np.maximum(count - 1, 0))
-        low = np.take_along_axis(ordered, below[None], axis=0)[0]
-        high = np.take_along_axis(ordered, above[None], axis=0)[0]
-        value = low + (position - below) * (high - low)
-        out.append(np.where(count > 0, value, np.nan))
-    lo, mid, hi = out
-    return lo, mid, hi
-
-
-def supported(median: float, low: float, high: float, resolution: float = 0.0
-              ) -> tuple[float, float, float]:
-    """The three figures rounded to what the runs support (`round_to_support`)."""
-    values = np.array([median, low, high], dtype=float)
-    if not np.isfinite(values).all():
-        return float(median), float(low), float(high)
-    mid, lo, hi = round_to_support(values, low, high, resolution)
-    return float(mid), float(lo), float(hi)
 
 
 def _run_batch(members: Sequence[Member]) -> list[Results]:

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.answer import answer
 from sim.atomic import atomic_write_text
+from sim.results import band, supported
 
 if TYPE_CHECKING:
     from sim.ensemble import Ensemble
@@ -48,8 +50,6 @@ def _end_label(ens: Ensemble) -> str:
 
 def headline_sentences(ens: Ensemble, found: dict[str, Any] | None = None) -> list[str]:
     """The headline figures, a sentence each."""
-    from sim.outputs import answer
-
     found = found or answer(ens)
     fig, runs, end = found["figures"], ens.runs, _end_label(ens)
     words = {"left_by_2022_09_24": "left Russia by 24 Sep",
@@ -154,8 +154,6 @@ def _share(part: float, total: float) -> str:
 
 
 def _as_figure(row: dict[str, Any], ens: Ensemble) -> dict[str, Any]:
-    from sim.ensemble import supported
-
     mid, lo, hi = supported(row["median"], row["p05"], row["p95"], ens.resolution)
     return {"rounded": {"median": mid, "p05": lo, "p95": hi}}
 
@@ -175,8 +173,6 @@ def plot_all(ens: Ensemble, folder: Path, summary: dict[str, Any] | None = None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from sim.outputs import answer
 
     summary = summary or answer(ens)
     series = ens.series()
@@ -220,8 +216,6 @@ def plot_all(ens: Ensemble, folder: Path, summary: dict[str, Any] | None = None
     index = ens.results[0].world.gate_index()
     for q in summary["peak_queues"][:TOP_QUEUES]:
         stack = np.stack([r.queue[:, index[q["id"]]] for r in ens.results])
-        from sim.ensemble import band
-
         lo_q, mid_q, hi_q = band(stack)
         line = ax.plot(dates, mid_q, label=q["label"])[0]
         ax.fill_between(dates, lo_q, hi_q, alpha=0.2, color=line.get_color())

@@ -47,6 +47,7 @@ def people_per_agent(scale: float) -> float:
 # a daily mean wait counts towards the 'longest wait' only where this many people crossed that
 # day (real-population equivalent), so that one unlucky traveller at a quiet post does not
 WAIT_MIN_CROSSINGS = 100.0
+INTERVAL = (0.05, 0.5, 0.95)  # the 90 % interval and the median of an ensemble
 
 
 @dataclass(frozen=True)
@@ -301,3 +302,33 @@ def round_to_support(values: np.ndarray, lower: float, upper: float,
     magnitude = float(np.abs(finite).max()) if finite.size else 0.0
     unit = support_unit(lower, upper, resolution, magnitude)
     return np.round(values / unit) * unit
+
+
+def band(stack: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """5th percentile, median and 95th percentile over runs (axis), ignoring NaN (a day nobody
+    crossed has no mean wait), with linear interpolation as `np.quantile`: vectorised, where
+    `np.nanquantile` loops over the cells of a daily table one by one."""
+    values = np.moveaxis(np.asarray(stack, dtype=float), axis, 0)
+    ordered = np.sort(values, axis=0)  # NaN last
+    count = np.isfinite(values).sum(axis=0)
+    out = []
+    for q in INTERVAL:
+        position = q * np.maximum(count - 1, 0)
+        below = np.floor(position).astype(int)
+        above = np.minimum(below + 1, np.maximum(count - 1, 0))
+        low = np.take_along_axis(ordered, below[None], axis=0)[0]
+        high = np.take_along_axis(ordered, above[None], axis=0)[0]
+        value = low + (position - below) * (high - low)
+        out.append(np.where(count > 0, value, np.nan))
+    lo, mid, hi = out
+    return lo, mid, hi
+
+
+def supported(median: float, low: float, high: float, resolution: float = 0.0
+              ) -> tuple[float, float, float]:
+    """The three figures rounded to what the runs support (`round_to_support`)."""
+    values = np.array([median, low, high], dtype=float)
+    if not np.isfinite(values).all():
+        return float(median), float(low), float(high)
+    mid, lo, hi = round_to_support(values, low, high, resolution)
+    return float(mid), float(lo), float(hi)
