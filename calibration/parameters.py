@@ -15,6 +15,7 @@ import pandas as pd
 
 from calibration.scores import weighted_median
 from sim.dotted import get_path
+from sim.posterior import systematic_resample
 
 OBS_PREFIX = "observation."
 DEFAULT_PPV = 2.5  # persons per vehicle when it is not a calibrated parameter
@@ -92,12 +93,9 @@ def posterior_medoid(posterior: pd.DataFrame, params: list[Param]) -> dict[str, 
 
 
 def resample(posterior: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    """Systematic resampling of weighted particles: n equally weighted draws."""
-    w = posterior["weight"].to_numpy(float)
-    w = w / w.sum()
-    rng = np.random.default_rng(seed)
-    positions = (rng.random() + np.arange(n)) / n
-    idx = np.minimum(np.searchsorted(np.cumsum(w), positions), len(w) - 1)
+    """Systematic resampling of weighted particles: n equally weighted draws (the one draw of
+    every ensemble, `sim.posterior.systematic_resample`)."""
+    idx = systematic_resample(posterior["weight"].to_numpy(float), n, seed)
     return posterior.iloc[idx].reset_index(drop=True)
 
 
