@@ -111,10 +111,25 @@ class Ensemble:
     def members(self) -> list[Member]:
         return [Member(self.member_config(d)) for d in self.draws]
 
+    def check(self) -> list[Member]:
+        """Every member's configuration, its policy compiled against the world: bad input
+        (a target that names nothing, a particle's path the config lacks) stops here, in this
+        process, before any run."""
+        from sim.config import parse_date
+        from sim.policy import compile_policy
+        from sim.population import make_strata
+
+        members = self.members()
+        config = members[0].config
+        compile_policy(config.policy, world_for(config.network),
+                       make_strata(list(config.population.age_bands)),
+                       parse_date(config.start, "start"), parse_date(config.end, "end"))
+        return members
+
     def run(self, progress: Callable[[int, int], None] | None = None) -> Ensemble:
         """Run every member (in order); `progress(done, total)` after each group of batches."""
         started = time.perf_counter()
-        batches = _batches(self.members(), self.parallel)
+        batches = _batches(self.check(), self.parallel)
         step = len(batches) if progress is None else max(1, len(batches) // 4)
         results: list[Results] = []
         for i in range(0, len(batches), step):

@@ -124,6 +124,8 @@ def summary(ens: Ensemble, found: dict[str, Any] | None = None) -> dict[str, Any
         "start": ens.config.start,
         "end": ens.config.end,
         # medians over the runs, for a sweep's summary table
+        "men_at_risk": round(float(np.median([r.men_at_risk for r in ens.results]))),
+        "decided_to_flee": round(float(np.median([r.departures.sum() for r in ens.results]))),
         "left_russia": round(fig["left_by_end"]["median"]),
         "left_russia_by_2022_09_24": round(fig["left_by_2022_09_24"]["median"]),
         "left_russia_by_2022_10_04": round(fig["left_by_2022_10_04"]["median"]),

@@ -25,7 +25,7 @@ from sim.validation import describe_composition_error
 from .conftest import small_config
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["population.scale=0.001", "progress=false"]
+TINY = ["population.scale=0.001", "progress=false", "runs=1"]
 
 
 def run_sim(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
