@@ -14,9 +14,19 @@ from sim.ensemble import band
 from sim.results import OUTCOMES as RESULTS_OUTCOMES
 from sim.results import support_unit
 
-SHOWN = ("left_by_2022_09_24", "left_by_2022_10_04", "left_by_end", "abroad_at_end",
-         "refused_at_border", "stopped_at_border", "refused_entry", "mean_wait_days")
-OUTCOMES = {o.key: (o.label, o.unit) for o in RESULTS_OUTCOMES if o.key in SHOWN}
+# the page's words for the outcomes of `sim.results` (its keys and units); the horizon's end is
+# the page's, 30 Nov
+WORDS = {
+    "left_by_2022_09_24": "Left Russia by 24 Sep",
+    "left_by_2022_10_04": "Left Russia by 4 Oct",
+    "left_by_end": "Left Russia by 30 Nov",
+    "abroad_at_end": "Abroad on 30 Nov",
+    "refused_at_border": "Turned back at the border (exit bans, restrictions)",
+    "stopped_at_border": "Called up at a draft office at the border",
+    "refused_entry": "Refused entry by the destination",
+    "mean_wait_days": "Mean wait at the border",
+}
+OUTCOMES = {o.key: (WORDS[o.key], o.unit) for o in RESULTS_OUTCOMES if o.key in WORDS}
 
 __all__ = ["OUTCOMES", "band", "fmt", "headline", "outcome_rows", "step_for"]
 
