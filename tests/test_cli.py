@@ -184,3 +184,13 @@ def test_an_unknown_policy_lists_the_valid_ones(tmp_path):
     proc = run_cli(tmp_path, "policy=georgia_closes")
     assert proc.returncode == 2
     assert "georgia_closes_lars" in proc.stderr and "historical" in proc.stderr
+
+
+def test_run_folders_are_named_after_the_policy_and_the_overrides():
+    from sim.__main__ import run_folder_name
+
+    assert run_folder_name("open", "policy=open,runs=40,seed=3") == "open_runs=40,seed=3"
+    assert run_folder_name("historical", "") == "historical"
+    assert run_folder_name("open", "seed=1") != run_folder_name("open", "seed=2")
+    long = run_folder_name("open", "policy.actions.0.targets=[../../etc]," + "x" * 200)
+    assert len(long) <= 80 and "/" not in long and ".." not in long
