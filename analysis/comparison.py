@@ -35,15 +35,14 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import analysis.config  # noqa: F401 - registers the config schemas
-from calibration.parameters import OBS_PREFIX, check_posterior, load_parameters, resample
-from calibration.paths import project_path
 from sim.atomic import atomic_file, atomic_folder
 from sim.config import CONF_DIR, SimConfig, load_config, parse_date
 from sim.dotted import set_path
 from sim.errors import ConfigError
 from sim.fingerprint import fingerprint
-from sim.names import check_name, confined
 from sim.parallel import as_parallel_config, describe, run_many, world_for
+from sim.path_names import check_name, confined
+from sim.posterior import Posterior
 from sim.results import DAILY_SERIES, OUTCOMES, Outcome, round_to_support
 from sim.validation import check_writable
 
@@ -124,30 +123,19 @@ def seeds_from(cfg: DictConfig) -> list[int]:
 
 def posterior_draws(path: str | Path, parameters: str | Path, n: int,
                     seed: int) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """n particles drawn by weight from a calibration's posterior.csv, and the (column, config
-    path) of every model parameter in it (conf/calibration/parameters.yaml); parameters of the
-    observation operator (persons per vehicle) do not touch the model."""
-    file = project_path(str(path))
-    if not file.exists():
-        raise ConfigError("posterior", f"{file} does not exist (run python -m "
-                          "experiments.calibrate, or posterior=null)")
-    posterior = pd.read_csv(file)
-    if "weight" not in posterior:
-        posterior["weight"] = 1.0
-    params = load_parameters(read_data_yaml(project_path(str(parameters)), "posterior_parameters"
-                                            ).parameters)
-    columns = [(p.name, p.path) for p in params
-               if p.name in posterior.columns and not p.path.startswith(OBS_PREFIX)]
-    if not columns:
-        raise ConfigError("posterior", f"{file} has no column named as a parameter of "
-                          f"{parameters}")
-    check_posterior(posterior, str(file), [name for name, _ in columns])
-    posterior.insert(0, "particle", np.arange(len(posterior)))  # the row, kept by resampling
-    return resample(posterior, n, seed), columns
+    """n particles drawn from a calibration's posterior.csv the one way every ensemble draws
+    them (`sim.posterior.Posterior.draw`: the command line and the page draw the same for the
+    same runs and first seed), with their rows in `particle`, and the (column, config path) of
+    every model parameter in it (conf/calibration/parameters.yaml)."""
+    posterior = Posterior.read(path, parameters)
+    rows = posterior.draw(n, seed)
+    draws = posterior.table.iloc[rows].reset_index(drop=True)
+    draws.insert(0, "particle", rows)
+    return draws, list(posterior.paths.items())
 
 
 def build_jobs(scenarios: list[Scenario], seeds: list[int], scale: float,
-               sim_overrides: list[str], draws: pd.DataFrame | None = None,
+               model_overrides: list[str], draws: pd.DataFrame | None = None,
                columns: list[tuple[str, str]] | None = None) -> list[Job]:
     """Compose and check every scenario once (bad input stops here, before any run), then one
     job per scenario and seed, seed-major so that partial progress covers every scenario. With
@@ -158,7 +146,7 @@ def build_jobs(scenarios: list[Scenario], seeds: list[int], scale: float,
 
     configs: dict[str, SimConfig] = {}
     for sc in scenarios:
-        overrides = [f"population.scale={scale}", "progress=false", *sim_overrides,
+        overrides = [f"population.scale={scale}", "progress=false", *model_overrides,
                      *sc.overrides]
         try:
             cfg = load_config(overrides)
@@ -434,7 +422,7 @@ def compare(cfg: DictConfig) -> Path:
     if cfg.get("posterior"):
         draws, columns = posterior_draws(cfg.posterior, cfg.posterior_parameters, len(seeds),
                                          seeds[0])
-    jobs = build_jobs(scenarios, seeds, float(cfg.scale), [str(o) for o in cfg.sim_overrides],
+    jobs = build_jobs(scenarios, seeds, float(cfg.scale), [str(o) for o in cfg.model_overrides],
                       draws, columns)
     log.info("%d scenarios x %d seeds = %d runs on %s (n_jobs %s)", len(scenarios), len(seeds),
              len(jobs), parallel.backend, parallel.n_jobs)

@@ -24,7 +24,7 @@ class CompareConfig:
     seeds: Any = 20  # a number of seeds from first_seed, or a list of seeds
     first_seed: int = 1
     scale: float = 0.01
-    sim_overrides: list[str] = field(default_factory=list)
+    model_overrides: list[str] = field(default_factory=list)
     posterior: str | None = None
     posterior_parameters: str = "conf/calibration/parameters.yaml"
     n_jobs: int = -1
@@ -81,7 +81,7 @@ class SensitivityConfig:
     base_policy: str = "historical"
     scale: float = 0.005
     seeds: list[int] = field(default_factory=lambda: [1])
-    sim_overrides: list[str] = field(default_factory=list)
+    model_overrides: list[str] = field(default_factory=list)
     n_jobs: int = -1
     progress: bool = True
     outcomes: list[str] = field(default_factory=list)

@@ -379,11 +379,11 @@ def sensitivity(cfg: DictConfig) -> Path:
     started = time.perf_counter()
     parallel = as_parallel_config(cfg.parallel)
     overrides = [f"policy={cfg.base_policy}", f"population.scale={cfg.scale}", "progress=false",
-                 *[str(o) for o in cfg.sim_overrides]]
+                 *[str(o) for o in cfg.model_overrides]]
     try:
         base = load_config(overrides)
     except HydraException as err:
-        raise ConfigError("sim_overrides", str(err)) from None
+        raise ConfigError("model_overrides", str(err)) from None
     params = parameters_from(cfg, base)
     outcomes = [str(o) for o in cfg.outcomes]
     known = [*OUTCOME_LABELS, *(f"entered_{c}" for c in world_for(base.network).country_ids)]

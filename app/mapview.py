@@ -250,7 +250,8 @@ def map_figure(world: World, day: int, frames: MapFrames | None, dates: list[dt.
     if frames is not None:  # flows region -> exit, and exit -> country, cumulative to day t
         so_far = frames.flow_day <= t
         pair = frames.flow_region[so_far] * world.n_gates + frames.flow_gate[so_far]
-        counts = np.bincount(pair, minlength=world.n_regions * world.n_gates) / frames.scale
+        counts = (np.bincount(pair, minlength=world.n_regions * world.n_gates)
+                  * frames.people_per_agent)
         counts = counts.reshape(world.n_regions, world.n_gates)
         r_idx, g_idx = np.nonzero(counts)
         segs, widths, _ = _segments(pl.region[r_idx], pl.site[g_idx], counts[r_idx, g_idx], 7)

@@ -173,7 +173,7 @@ def Page() -> None:
         if problem.value.message:  # at the top, where it is seen without scrolling
             solara.Error(problem.value.message, dense=True, classes=["input-error"])
         if comp is not None:
-            solara.Text(headline(comp, 1.0 / comp.scale), classes=["run-headline"],
+            solara.Text(headline(comp, comp.resolution), classes=["run-headline"],
                         style={"font-weight": "bold", "font-size": "0.95rem",
                                "line-height": "1.3", "display": "block"})
             Caveats(comp, world)

@@ -73,7 +73,7 @@ def MapPanel(world, comp: Comparison | None, day, extent, shown) -> None:
 
 @solara.component
 def ComparisonPanel(comp: Comparison, country, post, world) -> None:
-    resolution = 1.0 / comp.scale
+    resolution = comp.resolution
     rows = outcome_rows(comp, resolution)
     marks = action_marks(comp.first_config.policy) if comp.first_config is not None else []
     solara.Text("Outcomes: median (90 % interval) over "

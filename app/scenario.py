@@ -3,7 +3,7 @@ before anything runs, and written back as YAML that `python -m sim policy=NAME` 
 
 What is typed in the page is data: every text field is refused if it holds `${` and is never
 given to OmegaConf to resolve (the page's config is a plain `SimConfig`, validated by
-`sim.config.to_sim_config`); names are plain names (sim/names.py); catalogue policies are read
+`sim.config.to_sim_config`); names are plain names (sim/path_names.py); catalogue policies are read
 as data (sim/policy_file.py).
 """
 
@@ -23,8 +23,8 @@ from omegaconf.errors import OmegaConfBaseException
 from sim import load_config
 from sim.config import CONF_DIR, ActionConfig, ActionKind, PolicyConfig, SimConfig, parse_date
 from sim.errors import ConfigError, InputError
-from sim.names import check_name
 from sim.network import World, build_world, scaled_world, unscaled
+from sim.path_names import check_name
 from sim.policy import compile_policy, known_categories
 from sim.policy_file import read_policy_file, reject_interpolation
 from sim.population import make_strata

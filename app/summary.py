@@ -4,38 +4,37 @@
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from app.runs import Comparison
 from app.scenario import BASELINE_LABEL
+from sim.ensemble import band
+from sim.results import OUTCOMES as RESULTS_OUTCOMES
+from sim.results import support_unit
 
-OUTCOMES = {  # key: (words, unit)
-    "left_by_2022_10_04": ("Left Russia by 4 Oct", "people"),
-    "left_by_end": ("Left Russia by 30 Nov", "people"),
-    "turned_back": ("Turned back at the border (exit bans, restrictions)", "people"),
-    "called_up": ("Called up at a draft office at the border", "people"),
-    "refused_entry": ("Refused entry by the destination", "people"),
-    "mean_wait_days": ("Mean wait at the border", "days"),
+# the page's words for the outcomes of `sim.results` (its keys and units); the horizon's end is
+# the page's, 30 Nov
+WORDS = {
+    "left_by_2022_09_24": "Left Russia by 24 Sep",
+    "left_by_2022_10_04": "Left Russia by 4 Oct",
+    "left_by_end": "Left Russia by 30 Nov",
+    "abroad_at_end": "Abroad on 30 Nov",
+    "refused_at_border": "Turned back at the border (exit bans, restrictions)",
+    "stopped_at_border": "Called up at a draft office at the border",
+    "refused_entry": "Refused entry by the destination",
+    "mean_wait_days": "Mean wait at the border",
 }
+OUTCOMES = {o.key: (WORDS[o.key], o.unit) for o in RESULTS_OUTCOMES if o.key in WORDS}
 
-
-def band(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """5th percentile, median and 95th percentile over runs (axis 0), NaN-tolerant."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo, mid, hi = np.nanquantile(stack, [0.05, 0.5, 0.95], axis=0)
-    return lo, mid, hi
+__all__ = ["OUTCOMES", "band", "fmt", "headline", "outcome_rows", "step_for"]
 
 
 def step_for(lo: float, hi: float, resolution: float) -> float:
-    """A rounding step the spread supports: a power of ten no finer than a tenth of the 90 %
-    interval's width, nor than what one agent stands for (`resolution`)."""
-    width = abs(hi - lo)
-    step = 10.0 ** math.floor(math.log10(width / 10)) if width > 0 else resolution
-    return max(step, resolution)
+    """A rounding step the spread supports (`sim.results.support_unit`): a power of ten no
+    finer than a tenth of the 90 % interval's width, nor than what one agent stands for."""
+    return support_unit(min(lo, hi), max(lo, hi), resolution)
 
 
 def rounded(value: float, step: float) -> float:

@@ -45,7 +45,7 @@ def ensemble_table(comp: Comparison, country_names: list[str],
 def outcomes_table(comp: Comparison) -> pd.DataFrame:
     """The outcomes as the page shows them: median (90 % interval), rounded to what the runs
     support."""
-    rows = outcome_rows(comp, 1.0 / comp.scale)
+    rows = outcome_rows(comp, comp.resolution)
     return pd.DataFrame({"outcome": [r.words for r in rows], "2022": [r.baseline for r in rows],
                          comp.scenario: [r.scenario for r in rows],
                          "paired difference": [r.difference for r in rows],

@@ -15,6 +15,7 @@ import pandas as pd
 
 from calibration.scores import weighted_median
 from sim.dotted import get_path
+from sim.posterior import check_posterior, systematic_resample
 
 OBS_PREFIX = "observation."
 DEFAULT_PPV = 2.5  # persons per vehicle when it is not a calibrated parameter
@@ -91,42 +92,15 @@ def posterior_medoid(posterior: pd.DataFrame, params: list[Param]) -> dict[str, 
     return {p.name: float(posterior[p.name].iloc[row]) for p in params}
 
 
-def check_posterior(posterior: pd.DataFrame, where: str, columns: list[str]) -> None:
-    """A posterior file's particles are numbers: every cell of `columns` (and `weight`) finite,
-    the weights not negative and not all zero. A DataError names the file, row and column."""
-    from sim.errors import DataError
-
-    if posterior.empty:
-        raise DataError(where, "holds no particles")
-    for column in [c for c in [*columns, "weight"] if c in posterior.columns]:
-        values = pd.to_numeric(posterior[column], errors="coerce").to_numpy(float)
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            row = int(bad[0])
-            raise DataError(where, f"{posterior[column].iloc[row]!r} is not a finite number",
-                            row=row + 1, field=column)
-        if column == "weight":
-            if (values < 0).any():
-                row = int(np.flatnonzero(values < 0)[0])
-                raise DataError(where, f"{values[row]} is a negative weight", row=row + 1,
-                                field="weight")
-            if values.sum() <= 0:
-                raise DataError(where, "every weight is zero: no particle to draw",
-                                field="weight")
-
-
 def resample(posterior: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    """Systematic resampling of weighted particles: n equally weighted draws."""
+    """Systematic resampling of weighted particles: n equally weighted draws (the one draw of
+    every ensemble, `sim.posterior.systematic_resample`)."""
     if n < 1:
         from sim.errors import ConfigError
 
         raise ConfigError("particles", f"{n}: at least one particle")
     check_posterior(posterior, "posterior", [])
-    w = posterior["weight"].to_numpy(float)
-    w = w / w.sum()
-    rng = np.random.default_rng(seed)
-    positions = (rng.random() + np.arange(n)) / n
-    idx = np.minimum(np.searchsorted(np.cumsum(w), positions), len(w) - 1)
+    idx = systematic_resample(posterior["weight"].to_numpy(float), n, seed)
     return posterior.iloc[idx].reset_index(drop=True)
 
 

@@ -1,4 +1,11 @@
-"""`python -m sim`: run one scenario and write its results folder (Hydra's run directory).
+"""`python -m sim`: answer for one scenario in words and pictures, in its results folder.
+
+By default an ensemble (`sim.ensemble`): `runs` runs at population.scale 0.01 over posterior
+particles and seeds, reduced to medians and 90 % intervals in report.md, plots, summary.json,
+runs.csv and daily.csv (sim/outputs.py, sim/report.py); `population.scale=1.0 runs=1` is one
+full-scale run. The folder is named after the policy and the overrides
+(`sim.run_folder.run_folder_name`).
+`python -m sim list posts|airports|countries|policies` lists what a policy can name.
 
 With `-m` (Hydra multirun) every job gets its own folder under the sweep dir and runs on the
 configured launcher (joblib on the local cores by default; see docs/experiments.md). A sweep
@@ -10,6 +17,7 @@ complete results of the same configuration is skipped, so a re-run sweep resumes
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 import traceback
@@ -22,8 +30,16 @@ from omegaconf import DictConfig
 
 from sim.atomic import remove_temporaries_of_killed_writers
 from sim.config import CONF_DIR, to_sim_config
+from sim.ensemble import Ensemble
 from sim.errors import InputError
-from sim.parallel import exit_with_parent, start_loky_workers_watching_their_parent
+from sim.outputs import write_outputs
+from sim.parallel import (
+    ParallelConfig,
+    as_parallel_config,
+    exit_with_parent,
+    start_loky_workers_watching_their_parent,
+)
+from sim.posterior import Posterior
 from sim.preflight import preflight
 from sim.run_folder import release_rejected
 from sim.sweep import (
@@ -39,20 +55,22 @@ from sim.validation import INPUT_ERROR_EXIT
 log = logging.getLogger("sim")
 
 
-def run_scenario(cfg: DictConfig, folder: Path) -> dict:
-    """Validate, build, run and write one scenario (with `runs` > 1, an ensemble of seeds:
-    `sim.ensemble_report`); nothing is written if validation fails."""
+def build_ensemble(cfg: DictConfig, parallel: ParallelConfig | None = None) -> Ensemble:
+    """The ensemble of the command's config: bad input raises before anything runs."""
     config = to_sim_config(cfg)
-    if config.runs > 1:
-        from sim.ensemble_report import run_ensemble
+    posterior = (Posterior.read(str(cfg.posterior), str(cfg.posterior_parameters))
+                 if cfg.get("posterior") else None)
+    return Ensemble(config, cfg.runs, posterior,
+                    parallel=parallel or as_parallel_config(cfg.parallel))
 
-        return run_ensemble(config, folder)
-    from sim.model import MobilisationModel
-    from sim.outputs import write_outputs
 
-    model = MobilisationModel(config)
-    model.run()
-    return write_outputs(model, folder)
+def run_scenario(cfg: DictConfig, folder: Path, parallel: ParallelConfig | None = None) -> dict:
+    """Validate, run and write one scenario's ensemble; nothing is written if validation
+    fails."""
+    ensemble = build_ensemble(cfg, parallel).run()
+    result = write_outputs(ensemble, folder)
+    print(ensemble.summary())
+    return result
 
 
 def run_sweep_job(cfg: DictConfig, folder: Path) -> dict:
@@ -76,7 +94,8 @@ def run_sweep_job(cfg: DictConfig, folder: Path) -> dict:
         (folder / stale).unlink(missing_ok=True)
     started = time.perf_counter()
     try:
-        result = run_scenario(cfg, folder)
+        # the sweep's launcher already spreads the jobs over the cores
+        result = run_scenario(cfg, folder, ParallelConfig(backend="sequential"))
     except Exception as err:  # reported in job_status.json and the sweep summary
         return _failed(folder, fingerprint, overrides, err, time.perf_counter() - started)
     write_job_status(folder, "complete", fingerprint, action="ran", overrides=overrides,
@@ -96,9 +115,7 @@ def _failed(folder: Path, fingerprint: str, overrides: list[str], err: Exception
 
 
 def _log_result(result: dict, folder: Path) -> None:
-    log.info("left Russia: %s (by 4 Oct: %s); stopped at the border: %s; results in %s",
-             f"{result['left_russia']:,}", f"{result['left_russia_by_2022_10_04']:,}",
-             f"{result['stopped_at_border']:,}", folder)
+    log.info("report in %s", folder / "report.md")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -117,11 +134,39 @@ def main(cfg: DictConfig) -> dict:
     return result
 
 
+def policies_hint(message: str) -> str:
+    """For a policy that does not exist: the nearest names and every valid one."""
+    import difflib
+
+    from sim.listing import policy_names
+
+    missing = re.search(r"Could not find 'policy/([^']*)'", message)
+    if not missing:
+        return ""
+    names = policy_names()
+    near = difflib.get_close_matches(missing.group(1), names, n=1)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    return f"{hint} The policies are: {', '.join(names)} (python -m sim list policies)"
+
+
+def list_command(argv: list[str]) -> int:
+    """`python -m sim list KIND`."""
+    from sim.listing import KINDS, print_listing
+
+    if len(argv) != 1 or argv[0] not in KINDS:
+        print(f"usage: python -m sim list {'|'.join(KINDS)}", file=sys.stderr)
+        return INPUT_ERROR_EXIT
+    print_listing(argv[0])
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["list"]:
+        sys.exit(list_command(sys.argv[2:]))
     try:  # composition and config errors: one line, exit code 2, before any folder exists
         sys.argv += preflight(sys.argv[1:])  # and the run folder claimed for this process
     except InputError as err:
-        print(f"invalid input: {err}", file=sys.stderr)
+        print(f"invalid input: {err}{policies_hint(str(err))}", file=sys.stderr)
         sys.exit(INPUT_ERROR_EXIT)
     start_loky_workers_watching_their_parent()  # a multirun's workers (hydra-joblib-launcher)
     main()

@@ -16,6 +16,8 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim.results import to_real
+
 if TYPE_CHECKING:
     from sim.model import MobilisationModel
 
@@ -31,7 +33,7 @@ class PlaceAgent(mesa.Agent):
 
     def _today(self, table: dict, metric: str) -> float:
         m = self.model
-        return float(table[metric][m.day - 1, self.index] / m.scale) if m.day else 0.0
+        return float(to_real(table[metric][m.day - 1, self.index], m.scale)) if m.day else 0.0
 
 
 class RegionAgent(PlaceAgent):
@@ -39,12 +41,12 @@ class RegionAgent(PlaceAgent):
 
     @property
     def men_at_home(self) -> float:
-        return float(self.model.at_home[self.index].sum() / self.model.scale)
+        return float(to_real(self.model.at_home[self.index].sum(), self.model.scale))
 
     @property
     def left_home(self) -> float:
         """Men who have decided to flee so far (some came back home later)."""
-        return float(self.model.left_home[self.index] / self.model.scale)
+        return float(to_real(self.model.left_home[self.index], self.model.scale))
 
     @property
     def departures_today(self) -> float:
@@ -103,7 +105,7 @@ class CountryAgent(PlaceAgent):
 
 def _daily(table: str, metric: str):
     def column(model: MobilisationModel) -> np.ndarray:
-        return getattr(model.record, table)[metric] / model.scale
+        return to_real(getattr(model.record, table)[metric], model.scale)
     return column
 
 
@@ -112,12 +114,13 @@ def _daily(table: str, metric: str):
 AGENT_COLUMNS: dict[type, dict[str, Callable[[MobilisationModel], np.ndarray]]] = {
     RegionAgent: {
         "men_at_home": _daily("region", "at_home"),
-        "left_home": lambda m: np.cumsum(m.record.region["departures"], axis=0) / m.scale,
+        "left_home": lambda m: to_real(np.cumsum(m.record.region["departures"], axis=0),
+                                       m.scale),
         "departures_today": _daily("region", "departures"),
     },
     ExitAgent: {
-        "queue": lambda m: (m.record.gate["queue_fleeing"] / m.scale
-                            + m.record.gate["queue_normal"] / m.scale),
+        "queue": lambda m: to_real(m.record.gate["queue_fleeing"]
+                                   + m.record.gate["queue_normal"], m.scale),
         "queue_fleeing": _daily("gate", "queue_fleeing"),
         "capacity_today": _daily("gate", "capacity"),
         "crossed_today": _daily("gate", "crossed_fleeing"),
@@ -165,7 +168,7 @@ class DatedCollector(mesa.DataCollector):
 def make_collector(model: MobilisationModel) -> DatedCollector:
     """The model's headline series, real-population units; the places' tables by type."""
     def real(agents: float) -> float:
-        return float(agents / model.scale)
+        return float(to_real(agents, model.scale))
 
     from sim.population import State
 

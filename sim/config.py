@@ -7,6 +7,7 @@ YAML values. Field types are enforced by OmegaConf on load; value ranges and cro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
@@ -223,20 +224,60 @@ class SimConfig:
     start: str = "2022-09-14"
     end: str = "2022-11-30"
     progress: bool = True
-    runs: int = 1  # > 1: an ensemble of seeds seed, seed + 1, ... (sim.ensemble_report)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
 
+@dataclass
+class ParallelConfig:
+    """Where the runs of an experiment go.
+
+    backend: loky (worker processes on this machine, the default), sequential (this process),
+        dask (a dask.distributed scheduler) or ray (a Ray cluster).
+    n_jobs: loky - worker processes (joblib's convention: -1 all cores, -2 all but one; 0 is
+        an error); dask / ray - jobs in flight at once (-1: as many as the cluster has cores).
+    address: dask - the scheduler ('tcp://HOST:8786'; null starts a local cluster); ray - the
+        head ('HOST:6379', 'ray://HOST:10001' or 'auto'; null starts a local instance).
+    """
+
+    backend: str = "loky"
+    n_jobs: int = -1
+    address: str | None = None
+
+
+@dataclass
+class RunConfig(SimConfig):
+    """`python -m sim`: a model's configuration, and how many runs of it to make and over what
+    (conf/config.yaml). The model itself reads only the `SimConfig` part."""
+
+    runs: int = 20  # members of the ensemble: (posterior particle, seed) pairs
+    # weighted particles of the calibration; null runs the configured parameters (seed noise only)
+    posterior: str | None = "results/calibration/posterior.csv"
+    posterior_parameters: str = "conf/calibration/parameters.yaml"  # column -> config path
+    parallel: ParallelConfig = field(default_factory=ParallelConfig)
+
+
+COMMAND_FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig)
+                       if f.name not in {g.name for g in dataclasses.fields(SimConfig)})
+
+
 def register_configs() -> None:
-    """Register the schema so that `conf/config.yaml` can name it in its defaults list."""
+    """Register the schemas so that `conf/config.yaml` can name them in its defaults list."""
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=SimConfig)
+    cs.store(name="run_config", node=RunConfig)
 
 
 register_configs()
+
+
+def model_part(cfg: DictConfig | dict[str, Any]) -> DictConfig | dict[str, Any]:
+    """The config without the command's own keys (`runs`, `posterior`, ...: `RunConfig`)."""
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.masked_copy(cfg, [k for k in cfg if k not in COMMAND_FIELDS])
+    return {k: v for k, v in cfg.items() if k not in COMMAND_FIELDS}
 
 
 def parse_date(value: str, field_name: str) -> dt.date:
@@ -260,9 +301,12 @@ def to_sim_config(cfg: SimConfig | DictConfig | dict[str, Any]) -> SimConfig:
     The one validation pass (sim/validation.py): known keys, finite numbers, ranges, then the
     policy as written and as resolved against its `base`.
     """
+    if isinstance(cfg, RunConfig):
+        cfg = SimConfig(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(SimConfig)})
     if isinstance(cfg, SimConfig):
         obj = cfg
     else:
+        cfg = model_part(cfg)
         check_known_keys(cfg, SimConfig)
         try:
             merged = OmegaConf.merge(OmegaConf.structured(SimConfig), cfg)
@@ -324,7 +368,6 @@ def _check_range(name: str, value: float, low: float | None = None, high: float 
 def validate_config(cfg: SimConfig) -> None:
     """Range and consistency checks that types alone cannot express. Policies are checked
     against the network when they are compiled (`sim.policy.compile_policy`)."""
-    _check_range("runs", cfg.runs, 1)
     start = parse_date(cfg.start, "start")
     end = parse_date(cfg.end, "end")
     if end < start:

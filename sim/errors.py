@@ -25,6 +25,10 @@ class DataError(InputError):
         self.file = file
         self.row = row
         self.field = field
+        self._args = (file, message, row, field)
+
+    def __reduce__(self):  # raised in a worker process, it must cross back whole
+        return (type(self), self._args)
 
 
 class ConfigError(InputError):
@@ -33,3 +37,7 @@ class ConfigError(InputError):
     def __init__(self, field: str, message: str):
         super().__init__(f"config '{field}': {message}")
         self.field = field
+        self._args = (field, message)
+
+    def __reduce__(self):  # raised in a worker process, it must cross back whole
+        return (type(self), self._args)

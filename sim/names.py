@@ -1,50 +1,64 @@
-"""Names that become paths: a policy's name in a run folder, a comparison's report folder, a
-policy's `base`, a file the page offers for download.
+"""Names beside codes: what a person reads for 'GE-01', 'AIR-SVO>TR', 'KZ' or 'RU-AD'.
 
-Every such name goes through `confined`: it must match `NAME_PATTERN` (letters, digits, `_`,
-`-`, and inner dots; no separator, no `..`, no leading dot, at most `MAX_NAME` characters), and
-the path it names is resolved and must lie under its root. A name from a policy file, the command
-line or the page can then never reach another run's folder or a file outside the project.
+The data files name every post, airport, country and region; a world carries those names
+(`World.site_names`, `country_names`, `region_names`). Reports, daily.csv, summary.json, the
+listings of `python -m sim list` and the policy's target resolution all take them from here.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from sim.errors import ConfigError
+import numpy as np
 
-MAX_NAME = 100
-NAME_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_\-]|\.(?!\.))*")
-NAME_RULE = "letters, digits, _, - and single inner dots, starting with a letter or digit"
+from sim.network import AIR, World
 
-
-def check_name(name: object, field: str) -> str:
-    """`name` if it is a plain name (NAME_PATTERN); a ConfigError naming `field` if not."""
-    text = name if isinstance(name, str) else ""
-    if not text or len(text) > MAX_NAME or not NAME_PATTERN.fullmatch(text) or text.endswith("."):
-        raise ConfigError(field, f"{name!r} is not a valid name ({NAME_RULE}; at most "
-                          f"{MAX_NAME} characters)")
-    return text
+_ALIAS_SPLIT = re.compile(r"\s+-\s+|[()/,;]")
 
 
-def confined(root: str | Path, name: object, field: str, suffix: str = "") -> Path:
-    """The path of `name` + `suffix` under `root`, resolved; a ConfigError naming `field` when
-    the name is not plain or the resolved path (symbolic links followed) leaves `root`."""
-    text = check_name(name, field)
-    base = Path(root).resolve()
-    path = (base / f"{text}{suffix}").resolve()
-    if path.parent != base:
-        raise ConfigError(field, f"{name!r} leads outside {base}")
-    return path
+def short_name(name: str) -> str:
+    """The first name of a post ('Verkhny Lars (Верхний Ларс) - Dariali / Kazbegi' ->
+    'Verkhny Lars'); an airport's or country's name as it is."""
+    return _ALIAS_SPLIT.split(name)[0].strip() or name
 
 
-def within(root: str | Path, path: str | Path, field: str) -> Path:
-    """`path` (relative paths taken from `root`) resolved, if it lies under `root`; a
-    ConfigError naming `field` otherwise (for a path a user gives, not a bare name)."""
-    base = Path(root).resolve()
-    given = Path(path)
-    resolved = (given if given.is_absolute() else base / given).resolve()
-    if resolved != base and base not in resolved.parents:
-        raise ConfigError(field, f"'{path}' is outside {base}")
-    return resolved
+def aliases(name: str) -> list[str]:
+    """Every name a post goes by: the whole name and each of its parts ('Verkhny Lars',
+    'Верхний Ларс', 'Dariali', 'Kazbegi', 'Stepantsminda')."""
+    parts = [p.strip() for p in _ALIAS_SPLIT.split(name)]
+    return list(dict.fromkeys([name.strip(), *(p for p in parts if len(p) >= 3)]))
+
+
+def site_name(world: World, site: str) -> str:
+    return world.site_names.get(site, site)
+
+
+def gate_names(world: World, short: bool = False) -> list[str]:
+    """Per exit: a post's name, or 'airport → country' for an air route."""
+    out = []
+    for gate, site, country, mode in zip(world.gate_ids, world.gate_site, world.gate_country,
+                                         world.gate_mode, strict=True):
+        name = site_name(world, site)
+        if short:
+            name = short_name(name)
+        if mode == AIR or gate != site:
+            name = f"{name} → {world.country_names[country]}"
+        out.append(name)
+    return out
+
+
+def region_names(world: World) -> list[str]:
+    return list(world.region_names) or list(world.region_ids)
+
+
+def exit_label(world: World, index: int) -> str:
+    """'Verkhny Lars (GE-01), to Georgia' for a report's tables."""
+    gate = world.gate_ids[index]
+    country = world.country_names[int(world.gate_country[index])]
+    if world.gate_mode[index] == AIR:
+        return f"{short_name(site_name(world, world.gate_site[index]))} → {country} ({gate})"
+    return f"{short_name(site_name(world, gate))} ({gate}), to {country}"
+
+
+def land_mask(world: World) -> np.ndarray:
+    return world.gate_mode != AIR

@@ -80,6 +80,11 @@ class World:
     region_quota_complete: tuple[dt.date | None, ...]
     # [C] destination features of route choice (sim/destinations.py), e.g. russian_spoken
     country_features: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    # names for people: post or airport id -> its name in the data ("Verkhny Lars (...) - ...",
+    # "Moscow Sheremetyevo"), airport id -> IATA code; region id -> name
+    site_names: dict[str, str] = dataclasses.field(default_factory=dict)
+    airport_iata: dict[str, str] = dataclasses.field(default_factory=dict)
+    region_names: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def n_regions(self) -> int:
@@ -311,4 +316,7 @@ def _to_arrays(g: nx.DiGraph, t: Tables, config: NetworkConfig) -> World:
         region_quota_complete=tuple(
             dt.date.fromisoformat(t.quota_complete.date[r]) if r in t.quota_complete.index
             else None for r in region_ids),
+        site_names={**t.posts.name.astype(str).to_dict(), **t.airports.name.astype(str).to_dict()},
+        airport_iata=t.airports.iata.astype(str).to_dict(),
+        region_names=[str(n) for n in regions.name_en],
     )

@@ -1,118 +1,156 @@
-"""Turning a run into files: the tidy `daily.csv` and `summary.json`.
+"""Turning runs into files: the tidy `daily.csv`, `runs.csv` and `summary.json`.
 
 Figures are real-population equivalents (`sim.results`), so that they compare directly with
-reported ones; waits are in days. Files are written to a temporary name
-and renamed, so a folder never holds a half-written result.
+reported ones; waits are in days. daily.csv says of every metric whether it is a daily *flow*
+(sum it over days), a *stock* at the end of the day (never sum it over days) or a *mean*. Files
+are written to a temporary name and renamed, so a folder never holds a half-written result.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from sim.answer import answer
 from sim.atomic import atomic_write_text
-from sim.datasets import default_data_dir
-from sim.model import MobilisationModel
-from sim.network import AIR
+from sim.names import gate_names, region_names, short_name
+from sim.network import AIR, World
 from sim.provenance import git_commit, package_version
-from sim.results import Results
+from sim.report import write_report
+from sim.results import METRIC_KIND, Results
+
+if TYPE_CHECKING:
+    from sim.ensemble import Ensemble
+    from sim.model import MobilisationModel
+
+def provenance() -> dict[str, Any]:
+    """What produced the files: the package's version and the code's git commit."""
+    return {"package_version": package_version(), "git_commit": git_commit()}
 
 
-def node_names(model: MobilisationModel) -> dict[str, list[str]]:
+def node_names(world: World) -> dict[str, list[str]]:
     """Readable names beside the codes of daily.csv: exits ('AIR-SVO>TR' is 'Moscow
     Sheremetyevo → Turkey'), countries and regions, in the world's order."""
-    w = model.world
-    folder = Path(model.config.network.data_dir or default_data_dir())
-
-    def names(file: str, key: str, column: str) -> dict[str, str]:
-        table = pd.read_csv(folder / file, usecols=[key, column], dtype=str)
-        return dict(zip(table[key], table[column], strict=True))
-
-    posts, airports = names("posts.csv", "id", "name"), names("airports.csv", "id", "name")
-    regions = names("regions.csv", "code", "name_en")
-    gates = [posts.get(g) or f"{airports.get(s, s)} → {w.country_names[c]}"
-             for g, s, c in zip(w.gate_ids, w.gate_site, w.gate_country, strict=True)]
-    return {"gate": gates, "country": list(w.country_names),
-            "region": [regions.get(r, r) for r in w.region_ids]}
+    return {"gate": gate_names(world), "country": list(world.country_names),
+            "region": region_names(world)}
 
 
 def _tidy(dates: list, nodes: list[str], node_type: list[str] | str,
-          metrics: dict[str, np.ndarray], names: list[str]) -> pd.DataFrame:
+          metrics: dict[str, tuple[np.ndarray, ...]], names: list[str]) -> pd.DataFrame:
+    """One row per date, node and metric; `metrics` maps a metric to its [T, N] value (and,
+    for an ensemble, its [T, N] 5th and 95th percentiles)."""
     n_t, n_n = len(dates), len(nodes)
     types = [node_type] * n_n if isinstance(node_type, str) else node_type
     frames = []
-    for metric, values in metrics.items():
-        frames.append(pd.DataFrame({
+    for metric, arrays in metrics.items():
+        frame = pd.DataFrame({
             "date": np.repeat(np.array(dates, dtype="datetime64[D]"), n_n),
             "node": np.tile(nodes, n_t),
             "name": np.tile(names, n_t),
             "node_type": np.tile(types, n_t),
             "metric": metric,
-            "value": values.ravel(),
-        }))
+            "kind": METRIC_KIND[metric],
+            "value": arrays[0].ravel(),
+        })
+        if len(arrays) == 3:
+            frame["p05"], frame["p95"] = arrays[1].ravel(), arrays[2].ravel()
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
+def _gate_types(world: World) -> list[str]:
+    return np.where(world.gate_mode == AIR, "air_route", "land_post").tolist()
+
+
 def daily_table(model: MobilisationModel) -> pd.DataFrame:
-    """Tidy: date, node, name, node_type, metric, value (persons, real-population
-    equivalent)."""
+    """One run, tidy: date, node, name, node_type, metric, kind, value (persons,
+    real-population equivalent)."""
     w, res = model.world, Results.of(model)
-    gate_types = np.where(w.gate_mode == AIR, "air_route", "land_post").tolist()
-    names = node_names(model)
-    parts = [
-        _tidy(res.dates, w.gate_ids, gate_types, res.gate_series(), names["gate"]),
-        _tidy(res.dates, w.country_ids, "country", res.country_series(), names["country"]),
-        _tidy(res.dates, w.region_ids, "region", {"departures": res.departures},
-              names["region"]),
-    ]
-    return pd.concat(parts, ignore_index=True)
+    names = node_names(w)
+    one = {"gate": res.gate_series(), "country": res.country_series(),
+           "region": {"departures": res.departures}}
+    return pd.concat([
+        _tidy(res.dates, w.gate_ids, _gate_types(w), _single(one["gate"]), names["gate"]),
+        _tidy(res.dates, w.country_ids, "country", _single(one["country"]), names["country"]),
+        _tidy(res.dates, w.region_ids, "region", _single(one["region"]), names["region"]),
+    ], ignore_index=True)
 
 
-def summary(model: MobilisationModel) -> dict[str, Any]:
-    """Headline totals (real-population equivalents) and the run's provenance."""
-    w, res = model.world, Results.of(model)
-    entered = res.real(res.record.country["entered_fleeing"].sum(axis=0))
-    by_destination = {c: round(float(v)) for c, v in zip(w.country_ids, entered, strict=True)
-                      if v > 0}
-    queue = res.queue
-    peak_day = queue.argmax(axis=0)
-    peaks = {w.gate_ids[g]: {"persons": round(float(queue[peak_day[g], g])),
-                             "date": res.dates[peak_day[g]].isoformat()}
-             for g in np.argsort(-queue.max(axis=0))[:10] if queue[:, g].max() > 0}
-    g, c = res.record.gate, res.record.country
+def _single(metrics: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, ...]]:
+    return {k: (v,) for k, v in metrics.items()}
+
+
+def ensemble_daily_table(ens: Ensemble) -> pd.DataFrame:
+    """The ensemble, tidy: date, node, name, node_type, metric, kind, value (the median over
+    the runs), p05, p95 (the 90 % band; with one run all three are the run's value)."""
+    w = ens.results[0].world
+    names = node_names(w)
+    bands = ens.node_bands()
+    dates = ens.results[0].dates
+    return pd.concat([
+        _tidy(dates, w.gate_ids, _gate_types(w), bands["gate"][1], names["gate"]),
+        _tidy(dates, w.country_ids, "country", bands["country"][1], names["country"]),
+        _tidy(dates, w.region_ids, "region", bands["region"][1], names["region"]),
+    ], ignore_index=True)
+
+
+def summary(ens: Ensemble, found: dict[str, Any] | None = None) -> dict[str, Any]:
+    """summary.json: the run's settings and provenance, the headline medians that a sweep's
+    summary lists, and the whole answer (`answer`)."""
+    found = found or answer(ens)
+    fig = found["figures"]
+    policy = ens.config.policy
     return {
-        "policy": model.policy.name,
-        "seed": model.seed,
-        "population_scale": model.scale,
-        "start": model.start_date.isoformat(),
-        "end": model.end_date.isoformat(),
-        "men_at_risk": round(float(res.men_at_risk)),
-        "decided_to_flee": round(float(res.real(res.record.region["departures"].sum()))),
-        "left_russia": round(float(res.crossed_fleeing.sum())),
-        "left_russia_by_2022_09_24": round(res.left_russia_by("2022-09-24")),
-        "left_russia_by_2022_10_04": round(res.left_russia_by("2022-10-04")),
-        "entered_by_destination": dict(sorted(by_destination.items(), key=lambda kv: -kv[1])),
-        "stopped_at_border": round(float(res.real(g["stopped"].sum()))),
-        "refused_at_border": round(float(res.real(g["refused"].sum()))),
-        "refused_entry": round(float(res.real(c["refused_entry"].sum()))),
-        "went_home": round(float(res.went_home)),
-        "still_queued_at_end": round(float(res.real(g["queue_fleeing"][-1].sum()))),
-        "peak_queues": peaks,
-        "runtime_seconds": round(model.runtime_seconds, 3),
-        "package_version": package_version(),
-        "git_commit": git_commit(),
+        "policy": policy.name,
+        "description": policy.description,
+        "seed": ens.draws[0].seed,
+        "runs": ens.runs,
+        "seeds": [d.seed for d in ens.draws],
+        "particles": [d.particle for d in ens.draws],
+        "posterior": ens.posterior.source if ens.posterior is not None else None,
+        "draws": ens.describe_draws(),
+        "population_scale": ens.config.population.scale,
+        "start": ens.config.start,
+        "end": ens.config.end,
+        # medians over the runs, for a sweep's summary table
+        "men_at_risk": round(float(np.median([r.men_at_risk for r in ens.results]))),
+        "decided_to_flee": round(float(np.median([r.departures.sum() for r in ens.results]))),
+        "left_russia": round(fig["left_by_end"]["median"]),
+        "left_russia_by_2022_09_24": round(fig["left_by_2022_09_24"]["median"]),
+        "left_russia_by_2022_10_04": round(fig["left_by_2022_10_04"]["median"]),
+        "abroad_at_end": round(fig["abroad_at_end"]["median"]),
+        "stopped_at_border": round(fig["stopped_at_border"]["median"]),
+        **found,
+        "actions": [{"kind": a.kind.value, "targets": list(a.targets),
+                     "target_names": [short_name(n) for n in _target_names(ens, a.targets)],
+                     "start": a.start, "end": a.end} for a in policy.actions],
+        "runtime_seconds": round(ens.seconds, 3),
+        **provenance(),
     }
 
 
-def write_outputs(model: MobilisationModel, folder: Path) -> dict[str, Any]:
-    """Write daily.csv and summary.json into `folder`; returns the summary."""
+def _target_names(ens: Ensemble, targets: list[str]) -> list[str]:
+    from sim.policy import canonical_targets
+
+    w = ens.results[0].world
+    countries = dict(zip(w.country_ids, w.country_names, strict=True))
+    ids = canonical_targets(list(targets), w, "policy")
+    return [w.site_names.get(t) or countries.get(t) or t for t in ids]
+
+
+def write_outputs(ens: Ensemble, folder: Path) -> dict[str, Any]:
+    """daily.csv, runs.csv, summary.json, report.md and the plots into `folder`; returns the
+    summary."""
     folder = Path(folder)
-    daily = daily_table(model)
-    atomic_write_text(folder / "daily.csv", daily.to_csv(index=False, float_format="%.6g"))
-    result = summary(model)
-    atomic_write_text(folder / "summary.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(folder / "daily.csv",
+                      ensemble_daily_table(ens).to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(folder / "runs.csv", ens.to_frame().to_csv(index=False,
+                                                                 float_format="%.6g"))
+    result = summary(ens)
+    atomic_write_text(folder / "summary.json", json.dumps(result, indent=2, default=str) + "\n")
+    write_report(ens, result, folder)
     return result

@@ -20,12 +20,12 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from hydra.core.config_store import ConfigStore
 
+from sim.config import ParallelConfig  # the schema; re-exported here
 from sim.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,25 +33,10 @@ if TYPE_CHECKING:
     from sim.datasets import Tables
     from sim.network import World
 
+__all__ = ["ParallelConfig", "run_many"]
+
 log = logging.getLogger(__name__)
 BACKENDS = ("loky", "sequential", "dask", "ray")
-
-
-@dataclass
-class ParallelConfig:
-    """Where the runs of an experiment go.
-
-    backend: loky (worker processes on this machine, the default), sequential (this process),
-        dask (a dask.distributed scheduler) or ray (a Ray cluster).
-    n_jobs: loky - worker processes (joblib's convention: -1 all cores, -2 all but one; 0 is
-        an error); dask / ray - jobs in flight at once (-1: as many as the cluster has cores).
-    address: dask - the scheduler ('tcp://HOST:8786'; null starts a local cluster); ray - the
-        head ('HOST:6379', 'ray://HOST:10001' or 'auto'; null starts a local instance).
-    """
-
-    backend: str = "loky"
-    n_jobs: int = -1
-    address: str | None = None
 
 
 def register_configs() -> None:
@@ -233,6 +218,14 @@ def start_loky_workers_watching_their_parent() -> None:
             return super().configure(*args, **kwargs)
 
     register_parallel_backend("loky", WatchingLokyBackend)
+
+
+def stop_local_workers() -> None:
+    """End the local (loky) worker processes that `run_many` keeps between calls (a server
+    exiting normally calls this)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=False, kill_workers=True)
 
 
 # ---- per-process caches of the inputs ---------------------------------------------------------

@@ -2,6 +2,8 @@
 
 A policy (conf/policy/*.yaml) is a list of actions, each of a kind (see `ActionKind`), on targets
 (exit ids, airport ids, destination country ids, or `all` / `land` / `air`), between two dates.
+Targets may be written in any case and by name ('ge-01', 'Verkhny Lars', 'Kazakhstan', 'SVO',
+'Moscow Sheremetyevo'); a name that matches nothing gets a "did you mean".
 `compile_policy` resolves every target and category and checks every value, so that an invalid
 policy stops with an error naming the action and the value before anything runs.
 """
@@ -9,12 +11,14 @@ policy stops with an error naming the action and the value before anything runs.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass
 
 import numpy as np
 
 from sim.config import MAX_FACTOR, ActionConfig, ActionKind, PolicyConfig, parse_date
 from sim.errors import ConfigError
+from sim.names import aliases
 from sim.network import DOCUMENT_LEVELS, World, resolve_targets
 from sim.population import MEANS_LEVELS, Strata
 
@@ -70,6 +74,58 @@ def known_categories(strata: Strata) -> list[str]:
     return (["all", "military_experience", "no_military_experience", "foreign_passport",
              "schengen_visa", "exempt", "local"] + [f"age_{b}" for b in strata.age_bands]
             + [f"means_{m}" for m in MEANS_LEVELS])
+
+
+CATEGORY_TARGETS = ("all", "land", "air")
+
+
+def target_index(world: World) -> dict[str, tuple[str, set[str]]]:
+    """Every way of writing a target, case-folded -> (as the data spell it, the canonical ids
+    it stands for): the ids of exits, airports and countries, `all` / `land` / `air`, airports'
+    IATA codes, countries' names and every name of a post or airport."""
+    index: dict[str, tuple[str, set[str]]] = {}
+
+    def add(text: str, canonical: str) -> None:
+        index.setdefault(text.casefold().strip(), (text.strip(), set()))[1].add(canonical)
+
+    for word in CATEGORY_TARGETS:
+        add(word, word)
+    for ident in [*world.gate_ids, *dict.fromkeys(world.gate_site), *world.country_ids]:
+        add(ident, ident)
+    for cid, name in zip(world.country_ids, world.country_names, strict=True):
+        add(name, cid)
+    for airport, iata in world.airport_iata.items():
+        add(iata, airport)
+    sites = set(world.gate_site)
+    for site, name in world.site_names.items():
+        if site in sites:
+            for alias in aliases(name):
+                add(alias, site)
+    return index
+
+
+def canonical_targets(targets: list[str], world: World, where: str) -> list[str]:
+    """The ids that the targets as written name; a ConfigError naming the field and the value,
+    with the nearest names, for one that names nothing or more than one place."""
+    index = target_index(world)
+    out = []
+    for target in targets:
+        entry = index.get(str(target).casefold().strip())
+        if entry is None:
+            near = difflib.get_close_matches(str(target).casefold().strip(), list(index), n=3,
+                                             cutoff=0.6)
+            hint = ("; did you mean " + " or ".join(f"'{index[n][0]}'" for n in near) + "?"
+                    if near else "")
+            raise ConfigError(where, f"unknown target '{target}'{hint} (an exit, airport or "
+                              "country id or name, e.g. GE-01, Verkhny Lars, AIR-SVO>TR, SVO, "
+                              "FI, Kazakhstan; or all / land / air; `python -m sim list posts` "
+                              "lists them)")
+        found = entry[1]
+        if len(found) > 1:
+            raise ConfigError(where, f"'{target}' names {len(found)} places: "
+                              f"{sorted(found)}; give one id")
+        out.append(next(iter(found)))
+    return out
 
 
 def _action_days(action: ActionConfig, where: str, start: dt.date, end: dt.date) -> slice:
@@ -136,7 +192,8 @@ def compile_policy(policy: PolicyConfig, world: World, strata: Strata, start: dt
     for i, action in enumerate(policy.actions):
         where = f"policy '{policy.name}' actions[{i}]"
         days = _action_days(action, where, start, end)
-        gates = resolve_targets(list(action.targets), world, f"{where}.targets")
+        gates = resolve_targets(canonical_targets(list(action.targets), world,
+                                                  f"{where}.targets"), world, f"{where}.targets")
         cats = _check_action(action, where, strata)
         normal[days, gates] *= action.normal_traffic_factor
         kind = action.kind

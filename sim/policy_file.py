@@ -9,7 +9,7 @@ policy:
 - no `# @package` header (it would let the file set any key of the configuration, Hydra's
   callbacks among them, while the results carry the policy's name);
 - no `${...}` anywhere (OmegaConf would resolve it: `${oc.env:NAME}` reads the environment);
-- only the keys of `PolicyConfig` and its actions; a plain `name` (sim/names.py).
+- only the keys of `PolicyConfig` and its actions; a plain `name` (sim/path_names.py).
 
 Hydra then composes a file that passed these checks, so what it reads is what was checked.
 """
@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from sim.errors import ConfigError
-from sim.names import check_name, confined
+from sim.path_names import check_name, confined
 
 MAX_POLICY_BYTES = 256 * 1024
 PACKAGE_HEADER = re.compile(r"^\s*#\s*@package\b", re.MULTILINE)

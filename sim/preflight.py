@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from sim.config import CONF_DIR, PolicyConfig, SimConfig, to_sim_config
 from sim.errors import InputError
 from sim.policy_file import check_overrides_literal, check_policy_choices, search_dirs
-from sim.run_folder import claim_if_new, claim_run_folder
+from sim.run_folder import claim_if_new, claim_run_folder, run_folder_name
 from sim.validation import describe_composition_error
 
 
@@ -107,6 +107,10 @@ def preflight(argv: Sequence[str]) -> list[str]:
         except errors as err:
             raise InputError(describe_composition_error(err)) from None
     named = any(a.lstrip("+~").startswith("hydra.run.dir=") for a in hydra_overrides)
+    if not named:  # <stamp>_<policy> becomes <stamp>_<policy>_<overrides that change results>
+        policy = str(cfg.policy.name)
+        stamp = folder.name.removesuffix(f"_{policy}")
+        folder = folder.with_name(f"{stamp}_{run_folder_name(policy, ','.join(ours))}")
     claimed = claim_run_folder(folder, unique=not named)
     return [] if named else [f"hydra.run.dir={_quoted(claimed)}"]
 

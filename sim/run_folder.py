@@ -15,14 +15,30 @@ were not there before. A folder this process did not claim is left alone.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import InputError
 
+MAX_FOLDER_NAME = 80
 MARKER = ".hydra"  # Hydra's snapshot of the run's config: a folder holding it holds a run
+
+
+def run_folder_name(policy: str, overrides: str) -> str:
+    """A run folder's name after the policy and the overrides that change results
+    ('finland_closes_earlier_runs=40,seed=3'): only letters, digits and . , = _ - kept, and a
+    long one shortened with a hash of the whole, so two different commands get two folders."""
+    others = ",".join(o for o in str(overrides or "").split(",") if o and o != f"policy={policy}")
+    text = f"{policy}_{others}" if others else policy
+    text = re.sub(r"[^A-Za-z0-9.,=_-]+|\.{2,}", "_", text).strip("._") or "run"
+    if len(text) > MAX_FOLDER_NAME:
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+        text = f"{text[:MAX_FOLDER_NAME - 9]}_{digest}"
+    return text
 
 
 @dataclass(frozen=True)

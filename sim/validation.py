@@ -7,7 +7,7 @@ generically, so that a field added to any config dataclass is covered without a 
   NaN compares false with every bound and would pass any range check;
 - no key the schema does not know (Hydra's `+key=value` would store it and the model ignore it);
 - every field of a policy action means something for its kind;
-- a policy names itself with a plain name (sim/names.py), `drop` has a `base`, action ids are
+- a policy names itself with a plain name (sim/path_names.py), `drop` has a `base`, action ids are
   unique.
 
 `preflight` composes the configuration of `python -m sim` the way Hydra will, before Hydra
@@ -138,7 +138,7 @@ def check_policy_declaration(policy: Any) -> None:
     if not policy.name:
         raise ConfigError("policy.name", "missing: the policy file is empty or has no `name:` "
                           "(it would otherwise run silently as the open policy)")
-    from sim.names import check_name
+    from sim.path_names import check_name
 
     check_name(policy.name, "policy.name")  # it becomes part of a run folder's path
     if policy.base is not None:

@@ -17,7 +17,7 @@ from app.charts import action_marks, reported_daily_entries
 from app.mapview import GEOJSON, _segments, day_of, map_figure, places
 from app.messages import field_key, problem_of, prose_html
 from app.routes import counted_destinations, few_runs_warning, uncounted, uncounted_caveat
-from app.runs import daily_csv_of, draw_particles, posterior_columns, run_comparison, set_path
+from app.runs import daily_csv_of, run_comparison
 from app.scenario import (
     BASELINE_LABEL,
     catalogue,
@@ -30,7 +30,9 @@ from app.scenario import (
 )
 from app.summary import fmt, outcome_rows, step_for
 from sim.config import PolicyConfig, to_sim_config
+from sim.dotted import set_path
 from sim.errors import ConfigError
+from sim.posterior import Posterior, parameter_paths
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -115,16 +117,18 @@ def test_dropping_a_base_action_opens_what_it_closed():
 
 
 def test_posterior_particles_map_to_config_paths():
-    columns = posterior_columns()
+    columns = parameter_paths()
     assert columns["capacity_GE"] == "network.capacity_factor_by_exit.GE"
     assert "persons_per_vehicle" not in columns  # the observation operator touches no run
-    particles = draw_particles(4)
-    cfg = scenario_config(catalogue_policy("open"), 0.01)
-    set_path(cfg, columns["capacity_GE"], float(particles.loc[0, "capacity_GE"]))
-    set_path(cfg, "behaviour.hazard_base", 0.001)
-    assert cfg.network.capacity_factor_by_exit["GE"] == particles.loc[0, "capacity_GE"]
-    assert cfg.behaviour.hazard_base == 0.001
-    with pytest.raises(ConfigError, match="nothing"):
+    posterior = Posterior.read()
+    row = posterior.draw(4, seed=1)[0]
+    cfg = posterior.apply(scenario_config(catalogue_policy("open"), 0.01), row,
+                          fixed=frozenset({"behaviour.hazard_base"}))
+    particle = posterior.table.iloc[row]
+    assert cfg.network.capacity_factor_by_exit["GE"] == particle["capacity_GE"]
+    assert cfg.behaviour.hazard_base == scenario_config(catalogue_policy("open"),
+                                                        0.01).behaviour.hazard_base
+    with pytest.raises(KeyError, match="nothing"):
         set_path(cfg, "behaviour.nothing", 1.0)
 
 
@@ -256,15 +260,14 @@ def test_python_m_sim_runs_the_downloaded_policy_unchanged(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run(
         [sys.executable, "-m", "sim", "policy=page_built", "population.scale=0.002",
-         "progress=false", f"hydra.run.dir={out}",
+         "runs=1", "progress=false", f"hydra.run.dir={out}",
          f"hydra.searchpath=[file://{tmp_path / 'conf'}]"],
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["policy"] == "page_built"
-    assert "KZ" not in summary["entered_by_destination"] or (
-        summary["entered_by_destination"]["KZ"]
-        < 0.5 * max(summary["entered_by_destination"].values()))
+    entered = {d["id"]: d["median"] for d in summary["destinations"]}
+    assert "KZ" not in entered or entered["KZ"] < 0.5 * max(entered.values())
 
 
 def test_uncounted_routes_are_those_without_a_fitted_count():
@@ -336,3 +339,23 @@ def test_the_ensemble_table_holds_medians_and_bands_of_every_series(closing_kaza
     outcomes = outcomes_table(comp)
     assert list(outcomes.columns) == ["outcome", "2022", "kazakhstan_closes",
                                       "paired difference", "runs"]
+
+
+def test_the_page_and_the_command_line_give_identical_medians(tmp_path):
+    """The same policy, scale, runs and seed: the page's run function and `python -m sim` draw
+    the same (particle, seed) pairs and report the same medians, to the last digit."""
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "policy=kazakhstan_closes", "population.scale=0.002",
+         "runs=3", "seed=1", "progress=false", "parallel.backend=sequential",
+         f"hydra.run.dir={out}"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    comp = run_comparison(scenario_config(catalogue_policy("kazakhstan_closes"), 0.002), 3,
+                          over_posterior=True)
+    runs = comp.of("kazakhstan_closes")
+    assert [r.seed for r in runs] == summary["seeds"] == [1, 2, 3]
+    for key in ("left_by_2022_09_24", "left_by_2022_10_04", "left_by_end", "abroad_at_end",
+                "stopped_at_border", "mean_wait_days"):
+        page = float(np.median([r.outcomes[key] for r in runs]))
+        assert page == pytest.approx(summary["figures"][key]["median"], rel=1e-12), key

@@ -137,7 +137,7 @@ def test_run_changes_the_map_and_the_numbers_and_tabs_stay_apart(browser, url, p
     with page.expect_download(timeout=60_000) as download:
         page.get_by_text("Download daily.csv").click()
     header = Path(download.value.path()).read_text().splitlines()[0]
-    assert header.startswith("date,node,name,node_type,metric")
+    assert header == "date,node,name,node_type,metric,kind,value"
     with page.expect_download(timeout=30_000) as download:
         page.get_by_text("Download kazakhstan_closes.yaml").click()
     assert "name: kazakhstan_closes" in Path(download.value.path()).read_text()

@@ -53,7 +53,7 @@ def test_policy_on_one_post_leaves_runs_identical_until_it_starts():
     lars = run_job(_job("georgia_closes_lars", 3, "policy=georgia_closes_lars", *base))
     dates = np.array(hist["dates"])
     before = dates < "2022-09-26"
-    for name in ("departures", "stopped", "queued"):
+    for name in ("departures", "stopped_at_border", "queued"):
         np.testing.assert_array_equal(hist["series"][name][before],
                                       lars["series"][name][before], err_msg=name)
     assert not np.array_equal(hist["series"]["departures"], lars["series"]["departures"])

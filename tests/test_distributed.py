@@ -103,7 +103,7 @@ def compare_on(parallel: ParallelConfig, folder: Path) -> pd.DataFrame:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("experiment/compare", overrides=[
             "policies=[open,russia_closes]", "baseline=open", "seeds=2", "scale=0.001",
-            "sim_overrides=['end=2022-10-28']", "plots=false", "progress=false",
+            "model_overrides=['end=2022-10-28']", "plots=false", "progress=false",
             f"output_root={folder}", f"name={parallel.backend}",
             f"parallel.backend={parallel.backend}", f"parallel.n_jobs={parallel.n_jobs}",
             f"parallel.address={parallel.address or 'null'}"])

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SWEEP = ["-m", "policy=open", "seed=1,2", "end=2022-10-15", "population.scale=0.001",
+SWEEP = ["-m", "policy=open", "seed=1,2", "end=2022-10-15", "population.scale=0.001", "runs=1",
          "progress=false"]
 # summary.json fields that describe the run, not its results
 NOT_RESULTS = ("runtime_seconds",)

@@ -455,7 +455,7 @@ def test_posterior_files_are_drawn_from_or_named(rows):
 @given(HOSTILE_TEXT)
 def test_a_name_is_plain_or_refused_and_stays_in_its_folder(name):
     from sim.errors import ConfigError
-    from sim.names import confined
+    from sim.path_names import confined
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp).resolve()

@@ -141,7 +141,7 @@ def test_no_import_cycle():
 def test_the_checker_sees_a_cycle_and_a_wrong_direction(tmp_path):
     """The walk above would pass vacuously if it found no edges: check that it finds some."""
     edges = graph()
-    assert "sim.model" in edges["sim.outputs"]
+    assert "sim.results" in edges["sim.outputs"]
     assert "calibration.problem" in edges["calibration.abc"]
     assert "calibration.pipeline" in edges["experiments.calibrate"]
     assert "analysis.comparison" in edges["experiments.compare_policies"]
@@ -163,3 +163,72 @@ def test_importing_modules_limits_no_threads():
     before, after = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert before, "no BLAS loaded: the check would be vacuous"
     assert before == after
+
+
+# ---- one place converts agent units, one function starts worker pools -----------------------
+def _name_of(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def agent_unit_conversions(source: str) -> list[int]:
+    """Lines dividing by a population scale (agents -> real people): `x / scale`,
+    `x / model.scale`, `x /= self.scale`, ... The conversion's place is sim/results.py."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            divisor = node.right
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Div):
+            divisor = node.value
+        else:
+            continue
+        if "scale" in _name_of(divisor).lower():
+            lines.append(node.lineno)
+    return lines
+
+
+POOL_STARTERS = {"Parallel", "Pool", "ProcessPoolExecutor", "ThreadPoolExecutor",
+                 "get_reusable_executor", "Client", "LocalCluster", "init"}
+POOL_MODULES = ("joblib", "multiprocessing", "concurrent.futures", "loky", "dask", "ray")
+
+
+def pool_starts(source: str) -> list[str]:
+    """Imports of a worker-pool starter (joblib.Parallel, multiprocessing.Pool, executors,
+    loky's executor, a Dask client, ray.init) and calls of `ray.init`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(POOL_MODULES):
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name in POOL_STARTERS]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+                node.func.attr in POOL_STARTERS and _name_of(node.func.value) in (
+                    "joblib", "multiprocessing", "futures", "ray", "distributed")):
+            found.append(ast.unparse(node.func))
+    return found
+
+
+def test_the_checks_see_a_conversion_and_a_pool():
+    """The two checks below would pass vacuously if they saw nothing."""
+    assert agent_unit_conversions("y = record / model.scale\nz = 1.0 / scale\n") == [1, 2]
+    assert agent_unit_conversions("y = capacity * scale\n") == []
+    assert pool_starts("from joblib import Parallel, delayed\n") == ["joblib.Parallel"]
+    assert pool_starts("import ray\nray.init()\n") == ["ray.init"]
+    assert pool_starts("from concurrent.futures import ProcessPoolExecutor\n")
+
+
+def test_no_module_outside_results_converts_agent_units():
+    """Agent counts become real-population figures in sim/results.py only (`to_real`,
+    `Results`): the page, the comparison, the calibration and the files read them there."""
+    bad = {str(p.relative_to(ROOT)): lines for name, p in modules().items()
+           if name != "sim.results"
+           and (lines := agent_unit_conversions(p.read_text(encoding="utf-8")))}
+    assert not bad, f"divisions by a population scale outside sim/results.py: {bad}"
+
+
+def test_nothing_but_run_many_starts_worker_pools():
+    """One way to run many models: sim.parallel (run_many and its backends) starts pools."""
+    bad = {str(p.relative_to(ROOT)): found for name, p in modules().items()
+           if name != "sim.parallel" and (found := pool_starts(p.read_text(encoding="utf-8")))}
+    assert not bad, f"worker pools started outside sim.parallel.run_many: {bad}"

@@ -103,14 +103,14 @@ def test_an_override_is_taken_literally(monkeypatch):
 @pytest.mark.parametrize("name", ["x/../victim", "x/../../../../elsewhere", "", "..", ".hidden",
                                   "a/b", "/etc/passwd", "a" * 101, "ok\n", "dots..here"])
 def test_a_name_that_is_not_plain_is_refused(name):
-    from sim.names import check_name
+    from sim.path_names import check_name
 
     with pytest.raises(ConfigError, match="not a valid name"):
         check_name(name, "name")
 
 
 def test_a_name_cannot_leave_its_folder_through_a_symbolic_link(tmp_path):
-    from sim.names import confined
+    from sim.path_names import confined
 
     (tmp_path / "root").mkdir()
     (tmp_path / "root" / "link").symlink_to(tmp_path)

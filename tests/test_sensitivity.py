@@ -63,7 +63,7 @@ def test_the_strongest_parameters_on_any_outcome_are_chosen():
 
 def test_morris_then_sobol_end_to_end(tmp_path):
     cfg = experiment(
-        "base_policy=open", "scale=0.001", 'sim_overrides=["end=2022-10-10"]', "n_jobs=1",
+        "base_policy=open", "scale=0.001", 'model_overrides=["end=2022-10-10"]', "n_jobs=1",
         "progress=false", "morris.trajectories=2", "sobol.top=2", "sobol.n_base=4",
         "outcomes=[left_by_end,entered_KZ,mean_wait_days]", f"parameters={PARAMS}",
         "name=tiny", f"output_root={tmp_path}")

@@ -26,7 +26,7 @@ from sim.sweep import (
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = sorted(p.stem for p in (CONF_DIR / "policy").glob("*.yaml"))
-TINY = ["population.scale=0.001", "progress=false"]
+TINY = ["population.scale=0.001", "progress=false", "runs=1"]
 
 
 def run_sim(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:

@@ -24,7 +24,7 @@ from sim.model import MobilisationModel
 from .conftest import small_config
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["population.scale=0.001", "progress=false"]
+TINY = ["population.scale=0.001", "progress=false", "runs=1"]
 
 
 def run_sim(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
