@@ -72,7 +72,7 @@ def assumptions_from(cfg: DictConfig) -> list[Assumption]:
     if not cfg.assumptions:
         raise ConfigError("assumptions", "empty: name at least one field, e.g. "
                           "{path: behaviour.restriction_rumour_weight, low: 0.0, high: 2.0}")
-    sim_cfg = load_config([str(o) for o in cfg.sim_overrides])
+    sim_cfg = load_config([str(o) for o in cfg.model_overrides])
     fitted = calibrated_paths(cfg.posterior_parameters)
     out, seen = [], set()
     for i, a in enumerate(cfg.assumptions):
@@ -240,7 +240,7 @@ def run_assumptions(cfg: DictConfig) -> Path:
     for label, extra in settings_of(assumptions):
         sub = copy.deepcopy(cfg)
         sub.name, sub.output_root = label, str(parts)
-        sub.sim_overrides = [*cfg.sim_overrides, *extra]
+        sub.model_overrides = [*cfg.model_overrides, *extra]
         sub.plots = bool(cfg.plots) and label == CENTRAL
         folders[label] = compare(sub)
         tables[label] = pd.read_csv(folders[label] / "comparison.csv")

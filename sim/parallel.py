@@ -109,7 +109,9 @@ def _backend(par: ParallelConfig) -> Iterator[dict[str, Any]]:
 
         started = not ray.is_initialized()
         if started:
-            ray.init(address=par.address, log_to_driver=False, include_dashboard=False)
+            # a local instance listens on loopback only; a cluster's head names its own address
+            local = {} if par.address else {"_node_ip_address": "127.0.0.1"}
+            ray.init(address=par.address, log_to_driver=False, include_dashboard=False, **local)
         register_ray()
         try:
             with parallel_config(backend="ray"):

@@ -43,6 +43,7 @@ def ray_address():
     import ray
 
     context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                       _node_ip_address="127.0.0.1",  # loopback only
                        object_store_memory=100 * 1024**2)
     yield context.address_info["gcs_address"]
     ray.shutdown()

@@ -174,7 +174,7 @@ def compare_config(*overrides: str):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(config_name="experiment/compare", overrides=[
             "policies=[open]", "seeds=1", "scale=0.0005", "plots=false", "progress=false",
-            "n_jobs=1", "sim_overrides=['end=2022-10-01']", "baseline=open", *overrides])
+            "n_jobs=1", "model_overrides=['end=2022-10-01']", "baseline=open", *overrides])
 
 
 # ---- the page's server ---------------------------------------------------------------------------
