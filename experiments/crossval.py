@@ -18,7 +18,8 @@ from calibration.crossval import run_crossval
 from calibration.paths import CONF_DIR
 from sim.errors import InputError
 from sim.preflight import preflight_command
-from sim.validation import INPUT_ERROR_EXIT, remove_run_folder
+from sim.run_folder import release_rejected
+from sim.validation import INPUT_ERROR_EXIT
 
 log = logging.getLogger("crossval")
 
@@ -29,7 +30,7 @@ def main(cfg: DictConfig) -> None:
         s = run_crossval(cfg)
     except InputError as err:
         log.error("invalid input: %s", err)
-        remove_run_folder(Path(HydraConfig.get().runtime.output_dir))  # only what Hydra wrote
+        release_rejected(Path(HydraConfig.get().runtime.output_dir))  # only what Hydra wrote
         sys.exit(INPUT_ERROR_EXIT)
     o = s["overall"]
     log.info("out of fold (by %s, %d rows): median |log ratio| %.2f, %.0f%% inside the 90%% "
@@ -40,7 +41,7 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     try:  # composition errors: one line, exit code 2, before Hydra writes a folder
-        preflight_command(sys.argv[1:], str(CONF_DIR), "crossval")
+        sys.argv += preflight_command(sys.argv[1:], str(CONF_DIR), "crossval")
     except InputError as err:
         print(f"invalid input: {err}", file=sys.stderr)
         sys.exit(INPUT_ERROR_EXIT)

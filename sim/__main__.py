@@ -140,11 +140,11 @@ def policies_hint(message: str) -> str:
 
     from sim.listing import policy_names
 
-    missing = re.search(r"Could not find 'policy/([^']*)'", message)
+    missing = re.search(r"Could not find 'policy/([^']*)'|no policy '([^']*)'", message)
     if not missing:
         return ""
     names = policy_names()
-    near = difflib.get_close_matches(missing.group(1), names, n=1)
+    near = difflib.get_close_matches(missing.group(1) or missing.group(2), names, n=1)
     hint = f"; did you mean '{near[0]}'?" if near else ""
     return f"{hint} The policies are: {', '.join(names)} (python -m sim list policies)"
 

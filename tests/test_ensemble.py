@@ -108,7 +108,7 @@ def test_a_member_stopped_by_the_cap_leaves_the_others_unchanged(single_runs):
     alone.run(stop=departures_above(cap * 0.004))
     assert runs[0].stopped_early and alone.stopped_early
     assert_same_record(runs[0].results.record, alone.record, "stopped member")
-    assert runs[0].results.went_home_agents == np.count_nonzero(
+    assert runs[0].results.gave_up_agents == np.count_nonzero(
         alone.people.view("state") == State.WENT_HOME)
     for run, single in zip(runs[1:], single_runs[1:3], strict=True):
         stopped = single.record.region["departures"].sum() / single.scale > cap

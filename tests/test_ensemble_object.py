@@ -10,7 +10,7 @@ import pytest
 
 from sim.config import load_config
 from sim.ensemble import Ensemble, draw_members
-from sim.errors import ConfigError
+from sim.errors import ConfigError, DataError
 from sim.parallel import world_for
 from sim.policy import canonical_targets
 from sim.posterior import Posterior, systematic_resample
@@ -56,7 +56,7 @@ def test_a_particle_reaches_the_config_except_the_fixed_paths(tmp_path):
     assert kept.behaviour.hazard_base == config.behaviour.hazard_base
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"hazard_base": [0.003], "weight": [-1.0]}).to_csv(bad, index=False)
-    with pytest.raises(ConfigError, match="weights"):
+    with pytest.raises(DataError, match=r"row 1, field 'weight': -1\.0 is a negative weight"):
         Posterior.read(bad)
 
 
