@@ -274,12 +274,28 @@ def load_tables(data_dir: Path | str | None = None) -> Tables:
     for spec in FILES:
         _check_refs(spec, parsed)
     _check_callup_course(parsed["callup"])
+    _check_exits_leave_russia(parsed)
     return Tables(**parsed)
+
+
+def _check_exits_leave_russia(parsed: dict[str, pd.DataFrame]) -> None:
+    """An exit from Russia leads out of it: a border post or air route into RU would count men
+    as gone who never left."""
+    for table, file in (("posts", "posts.csv"), ("air_routes", "air_routes.csv")):
+        into = (parsed[table]["destination"] == "RU").to_numpy()
+        if into.any():
+            first = int(into.argmax())
+            raise DataError(file, "leads into Russia: an exit must lead out of it",
+                            row=f"{first + 1} ({parsed[table].index[first]})",
+                            field="destination")
 
 
 def _check_callup_course(callup: pd.DataFrame) -> None:
     """The call-up is cumulative: by date, each reported number at least the one before (the
     pressure follows its increase, which must not be negative)."""
+    if callup.empty:  # the pressure would follow nothing and stay at its top all autumn
+        raise DataError("callup_2022.csv", "holds no row: the call-up's course needs at least "
+                        "one reported number")
     ordered = callup.sort_index()
     values = ordered["called_up_cumulative"].to_numpy()
     for i in range(1, len(values)):

@@ -171,6 +171,10 @@ def resolve_targets(targets: list[str], world: World, where: str) -> np.ndarray:
             raise ConfigError(where, f"unknown target '{target}': use an exit id (e.g. GE-01, "
                               "AIR-SVO>TR), an airport id, a country id (e.g. FI), or "
                               "all / land / air")
+    if not mask.any():  # a closure of nothing would still raise the closure rumours
+        raise ConfigError(where, f"{', '.join(map(str, targets))} select no exit (a country "
+                          "reached only by moving on from another has no border post of its "
+                          "own; `python -m sim list posts` lists the exits)")
     return mask
 
 

@@ -213,6 +213,13 @@ BAD_INPUTS: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
                                ("countries.csv", "(id 'FI')", "attractiveness", "1.2")),
     "zero stay": (set_cell("countries.csv", 3, "normal_mean_stay_days", "0"),
                   ("countries.csv", "(id 'FI')", "normal_mean_stay_days", ">= 1")),
+    "post into Russia": (set_cell("posts.csv", 1, "destination", "RU"),
+                         ("posts.csv", "row 1 (GE-01)", "destination", "leads into Russia")),
+    "air route into Russia": (set_cell("air_routes.csv", 1, "destination", "RU"),
+                              ("air_routes.csv", "row 1", "destination", "leads into Russia")),
+    "header-only call-up": (lambda folder: (folder / "callup_2022.csv").write_text(
+        (folder / "callup_2022.csv").read_text(encoding="utf-8").splitlines()[0] + "\n",
+        encoding="utf-8"), ("callup_2022.csv", "holds no row")),
     "empty file": (lambda folder: (folder / "countries.csv").write_text("", encoding="utf-8"),
                    ("countries.csv", "empty")),
     "ragged row": (lambda folder: (folder / "regions.csv").write_text(

@@ -41,6 +41,15 @@ def test_country_target_covers_every_exit_into_that_country(world):
     assert not pol.visa_ban[day("2022-09-29")].any()
 
 
+@pytest.mark.parametrize("target", ["SCHENGEN", "RU"])
+def test_a_target_that_selects_no_exit_is_an_error(world, target):
+    """A country with no border post of its own (reached only by moving on, or Russia itself):
+    closing it used to change nothing but the closure rumours, silently."""
+    with pytest.raises(ConfigError, match="select no exit"):
+        compile_actions(world, ActionConfig(kind=ActionKind.close, targets=[target],
+                                            start="2022-09-26"))
+
+
 def test_capacity_factors_and_draft_offices_compose(world):
     g = world.gate_index()["GE-01"]
     pol = compile_actions(
