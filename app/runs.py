@@ -192,8 +192,8 @@ def warm_workers() -> None:
 
 def stop_workers() -> None:
     """End the worker processes when the server exits normally (Ctrl-C). Killed by a signal,
-    the server leaves them to loky's idle timeout (5 min) unless its process group is ended,
-    as the tests and the benchmark do."""
+    the server cannot: each worker then ends itself within a second (`run_many`'s workers
+    watch their parent, `sim.parallel.exit_with_parent`)."""
     stop_local_workers()
 
 

@@ -351,3 +351,26 @@ def test_a_calibration_never_empties_a_folder_that_is_not_its_own(tmp_path):
     with pytest.raises(InputError, match="not a calibration's work folder"):
         State(work, "key", restart=True)
     assert (work / "thesis.tex").read_text() == "the user's"
+
+
+def test_the_pages_workers_end_with_a_killed_server():
+    """The page's warm worker processes used to outlive a SIGKILLed server for loky's idle
+    timeout (5 minutes), holding their memory: they now end within seconds of it."""
+    import os
+    import signal
+
+    import psutil
+
+    script = ("import time; from app.runs import warm_workers; warm_workers(); "
+              "print('ready', flush=True); time.sleep(120)")
+    server = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, env={**os.environ, "APP_WORKERS": "2"})
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        workers = psutil.Process(server.pid).children(recursive=True)
+        assert workers, "the page started no worker process"
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert not alive, f"{len(alive)} worker(s) outlived the killed server"
