@@ -374,3 +374,28 @@ def test_the_pages_workers_end_with_a_killed_server():
         server.wait()
     _, alive = psutil.wait_procs(workers, timeout=20)
     assert not alive, f"{len(alive)} worker(s) outlived the killed server"
+
+
+def test_a_calibrations_checkpoints_depend_on_the_code_and_the_resolved_model(monkeypatch):
+    """Checkpoints were reused by other code, and the fingerprint held the overrides that name a
+    policy rather than the policy: now a change of code, or of what a policy's base resolves
+    to, makes the calibration start again."""
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    import sim.provenance
+    from calibration.checkpoints import fingerprint
+    from sim.config import load_config
+
+    cfg = OmegaConf.create({"observations": "sim/data/observations_2022.csv", "scale": 0.01,
+                            "loss": "mean_abs", "abort_departures": None,
+                            "max_extrapolated_days": 31, "abc": {"particles": 10}})
+    problem = SimpleNamespace(params=[], base=load_config(["policy=finland_stays_open"]))
+    before = fingerprint(cfg, problem)
+    assert fingerprint(cfg, problem) == before
+    edited = load_config(["policy=finland_stays_open"])
+    edited.policy.actions[0].start = "2022-09-28"  # as if its base's first action were edited
+    assert fingerprint(cfg, SimpleNamespace(params=[], base=edited)) != before
+    monkeypatch.setattr(sim.provenance, "code_version", lambda: "other code")
+    assert fingerprint(cfg, problem) != before
