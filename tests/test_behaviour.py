@@ -5,8 +5,20 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sim.behaviour import categorical_draws, intensity_index, logit_choice, make_timeline
+from sim import draws
+from sim.behaviour import intensity_index, make_timeline
 from sim.config import BehaviourConfig, RumourConfig
+
+
+def categorical_draws(weights, counts, rng):
+    """The engine's draws for one member with one stream."""
+    return draws.categorical_draws(weights, counts, np.zeros(len(weights), dtype=np.int64),
+                                   [{"s": rng}], "s")
+
+
+def logit_choice(utilities, rng):
+    return draws.logit_choice(utilities, np.zeros(len(utilities), dtype=np.int64),
+                              [{"s": rng}], "s")
 
 
 def test_pressure_starts_at_the_announcement_hour():
