@@ -342,24 +342,25 @@ def test_a_posterior_file_is_checked_cell_by_cell(tmp_path, rows, expected):
 EVAL = ["particles=1", "seeds=1", "scale=0.002", "n_workers=1", "model_error=0"]
 
 
+def evaluate_one_row(tmp_path, obs_id: str, *extra: str) -> subprocess.CompletedProcess:
+    """`python -m experiments.evaluate` on a file holding only the shipped row `obs_id`."""
+    rows = (ROOT / "sim" / "data" / "observations_2022.csv").read_text().splitlines()
+    path = tmp_path / f"{obs_id}.csv"
+    path.write_text("\n".join([rows[0], next(r for r in rows if r.startswith(f"{obs_id},"))])
+                    + "\n")
+    return subprocess.run([sys.executable, "-m", "experiments.evaluate", f"observations={path}",
+                           *EVAL, *extra, f"hydra.run.dir={tmp_path / 'run'}"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
 def test_evaluate_scores_a_file_of_which_one_row_maps(tmp_path):
     """One mapped row was an AxisError from the forecast scores (a batch of one)."""
-    rows = (ROOT / "sim" / "data" / "observations_2022.csv").read_text().splitlines()
-    path = tmp_path / "one.csv"
-    path.write_text("\n".join([rows[0], next(r for r in rows if r.startswith("obs015,"))]) + "\n")
-    proc = subprocess.run([sys.executable, "-m", "experiments.evaluate", f"observations={path}",
-                           *EVAL, "model_error=calibration", f"hydra.run.dir={tmp_path / 'run'}"],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    proc = evaluate_one_row(tmp_path, "obs015", "model_error=calibration")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Scored 1 fit rows" in proc.stdout
 
 
 def test_a_rejected_evaluation_leaves_no_folder(tmp_path):
-    rows = (ROOT / "sim" / "data" / "observations_2022.csv").read_text().splitlines()
-    path = tmp_path / "none.csv"
-    path.write_text("\n".join([rows[0], next(r for r in rows if r.startswith("obs013,"))]) + "\n")
-    proc = subprocess.run([sys.executable, "-m", "experiments.evaluate", f"observations={path}",
-                           *EVAL, f"hydra.run.dir={tmp_path / 'run'}"],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    proc = evaluate_one_row(tmp_path, "obs013")
     assert proc.returncode == 2 and "no fit row could be mapped" in proc.stdout + proc.stderr
     assert not (tmp_path / "run").exists()  # unmapped.csv kept it before
