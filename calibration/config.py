@@ -56,6 +56,9 @@ class PredictConfig:
     seed: int = 2022
     model_error: Any = "residuals"  # residuals | tolerance | a number | 0
     discrepancy: str | None = None  # discrepancy.json of the rolling-origin forecasts
+    # destination_discrepancy.json of the cross-validation over destinations: the further error
+    # of a row whose destination the calibration had no fit row of
+    destination_discrepancy: str | None = None
 
 
 @dataclass
@@ -144,6 +147,9 @@ class CrossvalConfig:
     min_fit_rows: int = 3
     pool_small: bool = True
     folds: list[str] = field(default_factory=list)  # only these folds (empty: every fold)
+    # true: score the folds' existing calibrations again (their posterior.csv and summary.json
+    # in out_dir) without calibrating; a fold without them is an error
+    rescore: bool = False
     origins: list[str] = field(default_factory=list)  # by=time: the forecast origins
     out_dir: str = "results/calibration/crossval"
     work_dir: str = "results/tmp/crossval"

@@ -28,6 +28,7 @@ destination and overall) and summary.json.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -44,6 +45,8 @@ import calibration.config  # noqa: F401 - the schemas of the configs composed he
 from calibration.evaluate import run_evaluation_ensemble, score
 from calibration.forecast import (
     Discrepancy,
+    PredictiveError,
+    fit_extra_sd,
     horizon_days,
     log1p_signed,
     markdown_table,
@@ -191,6 +194,7 @@ class FoldJob:
     calibrate_cfg: DictConfig
     evaluate_cfg: DictConfig
     evaluation_dir: Path
+    rescore: bool = False  # reuse the fold's calibration (posterior.csv, summary.json)
 
 
 @dataclass
@@ -225,7 +229,7 @@ def run_fold(job: FoldJob) -> FoldForecast:
     """Calibrate on the fold's training rows and run its posterior ensemble on the test rows
     (a job of `run_many`: module level, its arguments pickle)."""
     try:
-        trained = calibrate(job.calibrate_cfg)
+        trained = previous_calibration(job) if job.rescore else calibrate(job.calibrate_cfg)
         problem, sims, n_particles, seeds = run_evaluation_ensemble(job.evaluate_cfg,
                                                                     job.evaluation_dir)
     except InputError as err:  # as a plain InputError: a DataError does not unpickle
@@ -235,6 +239,16 @@ def run_fold(job: FoldJob) -> FoldForecast:
                          f"{job.evaluation_dir / 'unmapped.csv'})")
     return FoldForecast(job.fold, trained, job.evaluate_cfg, job.evaluation_dir, problem, sims,
                         n_particles, seeds)
+
+
+def previous_calibration(job: FoldJob) -> dict[str, Any]:
+    """The summary of the fold's calibration that is already there (`rescore=true`)."""
+    folder = project_path(job.calibrate_cfg.out_dir)
+    for name in ("summary.json", "posterior.csv"):
+        if not (folder / name).is_file():
+            raise InputError(f"fold {job.fold.name}: rescore=true, but {folder / name} does "
+                             "not exist (run the fold's calibration first: rescore=false)")
+    return json.loads((folder / "summary.json").read_text())
 
 
 def fold_jobs(cfg: DictConfig, folds: list[Fold]) -> list[FoldJob]:
@@ -250,6 +264,7 @@ def fold_jobs(cfg: DictConfig, folds: list[Fold]) -> list[FoldJob]:
         calibration_dir = folder / "calibration"
         cal_cfg = compose("calibrate", overrides=[
             "predict.model_error=residuals", "predict.discrepancy=null",
+            "predict.destination_discrepancy=null",
             *cfg.calibrate_overrides, *workers, f"observations={fold.train}", "conf_dir=null",
             f"out_dir={calibration_dir}",
             f"work_dir={project_path(cfg.work_dir) / fold.name}"])
@@ -260,37 +275,63 @@ def fold_jobs(cfg: DictConfig, folds: list[Fold]) -> list[FoldJob]:
             f"calibration_summary={calibration_dir / 'summary.json'}",
             f"model_overrides={model_overrides}"])
         eval_cfg.parameters = cal_cfg.parameters  # a variant's parameters too
-        jobs.append(FoldJob(fold, cal_cfg, eval_cfg, folder / "evaluation"))
+        jobs.append(FoldJob(fold, cal_cfg, eval_cfg, folder / "evaluation",
+                            bool(cfg.get("rescore", False))))
     return jobs
 
 
 # -- scoring ------------------------------------------------------------------------------------
 
 
-def fold_discrepancy(forecast: FoldForecast, earlier: list[FoldForecast]) -> Discrepancy:
+def fold_discrepancy(forecast: FoldForecast, earlier: list[FoldForecast],
+                     others: list[FoldForecast]) -> Discrepancy:
     """The error of a fold's intervals: by time, fitted to the earlier origins' forecasts of
     rows known by its origin (the forecast test's); by destination, or for the first origin,
-    its own training residuals' log-sd, not growing."""
+    its own training residuals' log-sd, not growing - and, by destination, the error of a
+    destination never fitted, from the `others` folds' out-of-fold rows (never its own)."""
     if forecast.fold.origin is not None and earlier:
         return fit_discrepancy(earlier, forecast.fold.origin)  # type: ignore[arg-type]
-    return Discrepancy(base_sd=float(forecast.trained["model_error_sd"]),
+    base = Discrepancy(base_sd=float(forecast.trained["model_error_sd"]),
                        fitted_on=f"training residuals of fold {forecast.fold.name}")
+    if forecast.fold.countries and others:
+        base = dataclasses.replace(base, **unfitted_error(others))
+    return base
+
+
+def unfitted_error(folds: list[FoldForecast]) -> dict[str, Any]:
+    """`Discrepancy`'s unfitted-destination fields fitted to destination folds' out-of-fold
+    residuals: the log-sd that, added to each fold's own (its runs' spread and its training
+    error), makes them most likely."""
+    residuals = np.concatenate([f.residuals for f in folds])
+    known = np.concatenate([np.sqrt(f.model_sd**2 + float(f.trained["model_error_sd"]) ** 2)
+                            for f in folds])
+    weights = np.concatenate([f.weights for f in folds])
+    return {"unfitted_sd": fit_extra_sd(residuals, known, weights),
+            "unfitted_fitted_on": (f"out-of-fold rows of folds "
+                                   f"{', '.join(f.fold.name for f in folds)} "
+                                   f"({len(residuals)} rows)")}
 
 
 def score_folds(forecasts: list[FoldForecast]) -> pd.DataFrame:
     """Score every fold's test rows (evaluation.csv in its folder, calibration/evaluate.py's
-    columns and the forecast scores); returns them all, with `fold` and `discrepancy_sd`."""
+    columns and the forecast scores); returns them all, with `fold`, `discrepancy_sd` and, by
+    destination, `unfitted_sd`."""
     tables = []
     ordered = sorted(forecasts, key=lambda f: (f.fold.origin or dt.date.min, f.fold.name))
     for i, f in enumerate(ordered):
         earlier = ordered[:i] if f.fold.origin is not None else []
-        disc = fold_discrepancy(f, earlier)
+        others = [o for o in ordered if o is not f and o.fold.countries]
+        disc = fold_discrepancy(f, earlier, others)
+        # by destination every test row is of a held-out country: unfitted by construction
+        fitted = (tuple(c for c in f.problem.geo.country_ids if c not in f.fold.countries)
+                  if f.fold.countries else None)
         score(f.evaluate_cfg, f.evaluation_dir, f.problem, f.sims, f.n_particles, f.seeds,
-              discrepancy=(disc, f.origin))
+              error=PredictiveError(0.0, disc, f.origin, fitted))
         table = pd.read_csv(f.evaluation_dir / "evaluation.csv", dtype={"post_ids": str})
         table.insert(0, "fold", f.fold.name)
         table["use"] = "fit"
         table["discrepancy_base_sd"] = disc.base_sd
+        table["unfitted_sd"] = disc.unfitted_sd
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
 
@@ -317,6 +358,11 @@ def run_crossval(cfg: DictConfig, geo: Geography | None = None) -> dict[str, Any
     table = score_folds(forecasts)
     table["country"] = country_of_rows(table, geo)
     out_dir = project_path(cfg.out_dir)
+    destination_folds = [f for f in forecasts if f.fold.countries]
+    if len(destination_folds) > 1:  # the error of a destination never fitted, for every model
+        # calibrated on all rows (predict.destination_discrepancy): from every fold
+        Discrepancy(**unfitted_error(destination_folds)).to_json(
+            out_dir / "destination_discrepancy.json")
     atomic_write_text(out_dir / "crossval.csv", table.to_csv(index=False, float_format="%.6g"))
     overall = summarise(table)
     summary = {
@@ -355,7 +401,10 @@ def _write_report(out_dir: Path, summary: dict, table: pd.DataFrame) -> None:
                              "training_median": f["training"]["median_abs_log_ratio"],
                              "coverage_90_training": f["training"]["share_inside"]}
                             for f in summary["folds"]])
-    error = table.groupby("fold", sort=False)["discrepancy_base_sd"].first().rename("error_sd")
+    error = table.groupby("fold", sort=False)[["discrepancy_base_sd", "unfitted_sd"]].first()
+    error = error.rename(columns={"discrepancy_base_sd": "error_sd"})
+    if summary["by"] != "destination":
+        error = error.drop(columns="unfitted_sd")
     folds = trained.merge(error.reset_index(), on="fold").merge(
         summarise(table, "fold")[["fold", "rows", "median_abs_log_ratio", "coverage_90"]],
         on="fold")
@@ -377,7 +426,9 @@ def _write_report(out_dir: Path, summary: dict, table: pd.DataFrame) -> None:
         markdown_table(pd.concat([by_country, overall], ignore_index=True)),
         "",
         "Per fold: its training fit (in sample), the log-sd of the error its intervals carry "
-        "(by time, after the first origin: the discrepancy's base) and its out-of-fold rows"
+        "(by time, after the first origin: the discrepancy's base; by destination, with "
+        "unfitted_sd, the further error of a destination never fitted, fitted to the other "
+        "folds' out-of-fold rows only) and its out-of-fold rows"
         + (" (a row is scored once from every origin before it)" if summary["by"] == "time"
            else "") + ":",
         "",

@@ -11,7 +11,6 @@ with the reason. Writes evaluation.csv and unmapped.csv into Hydra's run folder.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -21,7 +20,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from calibration.ensemble import Extract, run_ensemble
-from calibration.forecast import FORECAST_COLUMNS, Discrepancy, PredictiveError, summarise
+from calibration.forecast import FORECAST_COLUMNS, PredictiveError, summarise
 from calibration.parameters import check_posterior, load_parameters, resample
 from calibration.paths import project_path
 from calibration.pipeline import quiet_libraries
@@ -63,39 +62,17 @@ def posterior_samples(cfg: DictConfig, problem) -> pd.DataFrame:
     return pd.DataFrame([point_values(problem)]).assign(weight=1.0)
 
 
-def error_sd_setting(cfg: DictConfig) -> float:
-    """The log-sd of the model/reporting error added to the intervals (see
-    calibration.scores.observation_draws): the calibration's value, or a number."""
+def predictive_error(cfg: DictConfig) -> PredictiveError:
+    """The error a report may carry around the runs (calibration/forecast.py): the
+    calibration's (its summary.json: structural discrepancy, unfitted destinations' error,
+    the countries it had fit rows of), or a constant log-sd, or none."""
     if cfg.model_error == "calibration":
         path = project_path(cfg.calibration_summary)
         if path.exists():
-            return float(json.loads(path.read_text()).get("model_error_sd", 0.0))
+            return PredictiveError.of_summary(json.loads(path.read_text()))
         log.warning("no %s: intervals show the model's spread only", path)
-        return 0.0
-    return float(cfg.model_error or 0.0)
-
-
-def discrepancy_setting(cfg: DictConfig) -> tuple[Discrepancy, dt.date] | None:
-    """The structural discrepancy and the last training date its horizons count from: the
-    calibration's (its summary.json records both), or None for the scalar error above."""
-    if cfg.model_error != "calibration":
-        return None
-    path = project_path(cfg.calibration_summary)
-    if not path.exists():
-        return None
-    summary = json.loads(path.read_text())
-    if not summary.get("discrepancy") or not summary.get("train_end"):
-        return None
-    return (Discrepancy(**summary["discrepancy"]),
-            dt.date.fromisoformat(summary["train_end"]))
-
-
-def scored_table(problem, sims, interval: float, error_sd: float,
-                 discrepancy: tuple[Discrepancy, dt.date] | None) -> pd.DataFrame:
-    """Per target: the evaluation columns; with a discrepancy, its intervals (growing with the
-    horizon after the last training date) and the forecast hubs' scores."""
-    error = PredictiveError(error_sd, *discrepancy) if discrepancy else PredictiveError(error_sd)
-    return error.table(problem, sims, interval)
+        return PredictiveError()
+    return PredictiveError(float(cfg.model_error or 0.0))
 
 
 def run_evaluation_ensemble(cfg: DictConfig, folder: Path):
@@ -144,13 +121,14 @@ def evaluate(cfg: DictConfig, folder: Path) -> dict:
 
 
 def score(cfg: DictConfig, folder: Path, problem, sims, n_particles: int,
-          seeds: list[int], discrepancy: tuple[Discrepancy, dt.date] | None = None) -> dict:
-    """Compare the ensemble's runs with the fit rows: evaluation.csv and a printed summary."""
+          seeds: list[int], error: PredictiveError | None = None) -> dict:
+    """Compare the ensemble's runs with the fit rows: evaluation.csv and a printed summary.
+    `error`: the intervals' error (the configured one, `predictive_error`, if None)."""
     unmapped = unmapped_table(problem.mapping)
-    error_sd = error_sd_setting(cfg)
-    if discrepancy is None:
-        discrepancy = discrepancy_setting(cfg)
-    table = scored_table(problem, sims, float(cfg.interval), error_sd, discrepancy)
+    if error is None:
+        error = predictive_error(cfg)
+    discrepancy, error_sd = error.discrepancy, error.error_sd
+    table = error.table(problem, sims, float(cfg.interval))
     columns = COLUMNS + (FORECAST_COLUMNS if discrepancy is not None else [])
     table[columns].to_csv(folder / "evaluation.csv", index=False, float_format="%.6g")
     summary = fit_summary(table)

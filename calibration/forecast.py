@@ -62,10 +62,19 @@ class Discrepancy:
     fitted_on: str = ""  # which residuals (origins, rows) it was fitted to
     growth_mle_per_day: float = 0.0
     longest_horizon_days: float = 0.0  # the longest horizon among those residuals
+    # the further log-sd of a row whose destination no fit row constrained (a country the
+    # calibration never saw), fitted to the destination folds' out-of-fold residuals
+    unfitted_sd: float = 0.0
+    unfitted_fitted_on: str = ""
 
-    def sd(self, horizon_days: np.ndarray) -> np.ndarray:
+    def sd(self, horizon_days: np.ndarray, unfitted: np.ndarray | None = None) -> np.ndarray:
+        """The log-sd of a report `horizon_days` after the last training date; `unfitted`
+        ([rows] bool) marks the rows of destinations the calibration had no fit row of."""
         h = np.maximum(np.asarray(horizon_days, dtype=float), 0.0)
-        return np.sqrt(self.base_sd**2 + self.growth_per_day * h)
+        variance = self.base_sd**2 + self.growth_per_day * h
+        if unfitted is not None:
+            variance = variance + self.unfitted_sd**2 * np.asarray(unfitted, dtype=float)
+        return np.sqrt(variance)
 
     @classmethod
     def fit(cls, residuals: np.ndarray, model_sd: np.ndarray, horizons: np.ndarray,
@@ -121,6 +130,29 @@ class Discrepancy:
     @classmethod
     def from_json(cls, path: Path) -> Discrepancy:
         return cls(**json.loads(Path(path).read_text()))
+
+
+def fit_extra_sd(residuals: np.ndarray, known_sd: np.ndarray,
+                 weights: np.ndarray | None = None) -> float:
+    """Maximum-likelihood log-sd s >= 0 of an error added to a known one: residual ~
+    N(0, known_sd^2 + s^2), weighted (conflicting duplicates count as one)."""
+    from scipy.optimize import minimize_scalar
+
+    r = np.asarray(residuals, dtype=float)
+    known2 = np.asarray(known_sd, dtype=float) ** 2
+    w = np.ones_like(r) if weights is None else np.asarray(weights, dtype=float)
+    if len(r) == 0:
+        return 0.0
+
+    def deviance(extra2: float) -> float:  # -2 log-likelihood + constant
+        var = known2 + extra2 + 1e-8
+        return float(np.sum(w * (np.log(var) + r**2 / var)))
+
+    fitted = minimize_scalar(lambda log_s2: deviance(np.exp(log_s2)), bounds=(-25.0, 5.0),
+                             method="bounded")
+    if deviance(0.0) <= fitted.fun:
+        return 0.0
+    return float(np.sqrt(np.exp(fitted.x)))
 
 
 def horizon_days(dates: list[dt.date | None], origin: dt.date) -> np.ndarray:
@@ -198,12 +230,14 @@ FORECAST_COLUMNS = ["horizon_days", "error_sd", "lower_50", "upper_50", "inside_
 
 
 def with_discrepancy(table: pd.DataFrame, sims: np.ndarray, dates: list[dt.date | None],
-                     discrepancy: Discrepancy, origin: dt.date, seed: int = 0) -> pd.DataFrame:
+                     discrepancy: Discrepancy, origin: dt.date, seed: int = 0,
+                     unfitted: np.ndarray | None = None) -> pd.DataFrame:
     """A target table (one row per target, `observed` column) with its 90 % interval replaced
-    by the runs x the discrepancy at each row's horizon after `origin`, and the forecast hubs'
-    scores added (FORECAST_COLUMNS)."""
+    by the runs x the discrepancy at each row's horizon after `origin` (and, on the rows
+    `unfitted` marks, its unfitted destinations' error), and the forecast hubs' scores added
+    (FORECAST_COLUMNS)."""
     horizons = horizon_days(dates, origin)
-    sd = discrepancy.sd(horizons)
+    sd = discrepancy.sd(horizons, unfitted)
     scores = forecast_scores(sims, table["observed"].to_numpy(float), sd, seed=seed)
     table = table.copy()
     table["horizon_days"], table["error_sd"] = horizons, sd
@@ -222,6 +256,8 @@ class PredictiveError:
     error_sd: float = 0.0
     discrepancy: Discrepancy | None = None
     origin: dt.date | None = None
+    # the countries the calibration had fit rows of (None: every destination counts as fitted)
+    fitted_countries: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.discrepancy is not None and self.origin is None:
@@ -231,16 +267,30 @@ class PredictiveError:
     def of_summary(cls, summary: dict) -> PredictiveError:
         """The error a calibration's summary.json records it drew its intervals with."""
         discrepancy = summary.get("discrepancy")
+        fitted = summary.get("fitted_countries")
+        fitted = tuple(fitted) if fitted is not None else None
         if discrepancy and summary.get("train_end"):
             return cls(float(summary.get("model_error_sd", 0.0)), Discrepancy(**discrepancy),
-                       dt.date.fromisoformat(summary["train_end"]))
-        return cls(float(summary.get("model_error_sd", 0.0)))
+                       dt.date.fromisoformat(summary["train_end"]), fitted)
+        return cls(float(summary.get("model_error_sd", 0.0)), fitted_countries=fitted)
 
-    def sd(self, dates: list[dt.date | None]) -> np.ndarray:
-        """The log-sd of a report dated on each of `dates`."""
+    def unfitted_rows(self, problem) -> np.ndarray | None:
+        """[targets] whether a row's destination includes a country the calibration had no fit
+        row of (None when no such error applies)."""
+        if (self.discrepancy is None or self.discrepancy.unfitted_sd <= 0
+                or self.fitted_countries is None):
+            return None
+        fitted = np.isin(np.asarray(problem.geo.country_ids), list(self.fitted_countries))
+        return np.array([bool((t.countries & ~fitted).any()) for t in problem.targets],
+                        dtype=bool)
+
+    def sd(self, dates: list[dt.date | None],
+           unfitted: np.ndarray | None = None) -> np.ndarray:
+        """The log-sd of a report dated on each of `dates` (of an unfitted destination where
+        `unfitted` says so)."""
         if self.discrepancy is None:
             return np.full(len(dates), self.error_sd)
-        return self.discrepancy.sd(horizon_days(dates, self.origin))
+        return self.discrepancy.sd(horizon_days(dates, self.origin), unfitted)
 
     def table(self, problem, sims: np.ndarray, interval: float = 0.9) -> pd.DataFrame:
         """Per target: `target_table`'s columns with the intervals of a report; with a
@@ -249,7 +299,7 @@ class PredictiveError:
             return target_table(problem, sims, interval, self.error_sd)
         return with_discrepancy(target_table(problem, sims, interval, 0.0), sims,
                                 [t.obs.date for t in problem.targets], self.discrepancy,
-                                self.origin)
+                                self.origin, unfitted=self.unfitted_rows(problem))
 
     def describe(self) -> str:
         """One sentence for a report: what widens the runs into the interval of a report."""
@@ -257,9 +307,12 @@ class PredictiveError:
             return (f"a lognormal model/reporting error of log-sd {self.error_sd:.3f} "
                     "(predict.model_error)")
         d = self.discrepancy
+        unfitted = (f"; a further log-sd of {d.unfitted_sd:.3f} on rows of destinations the "
+                    "calibration had no fit row of (predict.destination_discrepancy)"
+                    if d.unfitted_sd > 0 else "")
         return (f"the model's structural discrepancy (predict.discrepancy): log-sd "
                 f"{d.base_sd:.3f} on the training rows, its variance growing by "
-                f"{d.growth_per_day:.4f} a day after {self.origin.isoformat()}")
+                f"{d.growth_per_day:.4f} a day after {self.origin.isoformat()}{unfitted}")
 
 
 def horizon_bin(h: float) -> str:

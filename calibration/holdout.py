@@ -37,6 +37,7 @@ import calibration.config  # noqa: F401 - the schemas of the configs composed he
 from calibration.evaluate import run_evaluation_ensemble, score
 from calibration.forecast import (
     Discrepancy,
+    PredictiveError,
     horizon_bin,
     horizon_days,
     log1p_signed,
@@ -85,6 +86,7 @@ class OriginForecast:
         train, test = split_observations(project_path(cfg.observations), origin, self.folder)
         calibration_dir = self.folder / "calibration"
         settings = ["predict.model_error=residuals", "predict.discrepancy=null",
+                    "predict.destination_discrepancy=null",
                     *cfg.calibrate_overrides, f"observations={train}", "conf_dir=null"]
         self.cal_cfg = compose("calibrate", overrides=[
             *settings, f"out_dir={calibration_dir}", f"work_dir={work}"])
@@ -128,7 +130,7 @@ class OriginForecast:
             folder = self.folder / "evaluation" / f"chain_{seed}"
             problem, sims, n_particles, run_seeds = run_evaluation_ensemble(chain_cfg, folder)
             scored = score(chain_cfg, folder, problem, sims, n_particles, run_seeds,
-                           discrepancy=(discrepancy, self.origin))
+                           error=PredictiveError(0.0, discrepancy, self.origin))
             errors.append({"chain": seed, "median_abs_log_ratio": scored["median_abs_log_ratio"]})
         return errors
 
@@ -209,7 +211,7 @@ def run_holdout(cfg: DictConfig) -> dict:
             disc = Discrepancy(base_sd=float(f.trained["model_error_sd"]),
                                fitted_on="training residuals (first origin)")
         tested = score(f.eval_cfg, f.eval_folder, f.problem, f.sims, f.n_particles, f.seeds,
-                       discrepancy=(disc, f.origin))
+                       error=PredictiveError(0.0, disc, f.origin))
         table = pd.read_csv(f.eval_folder / "evaluation.csv", dtype={"post_ids": str})
         table["use"] = "fit"
         table["horizon"] = table["horizon_days"].map(horizon_bin)

@@ -145,7 +145,13 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
     discrepancy = None
     if cfg.predict.get("discrepancy"):  # the rolling origins' structural error replaces it
         discrepancy = Discrepancy.from_json(project_path(cfg.predict.discrepancy))
-    error = PredictiveError(error_sd, discrepancy, train_end if discrepancy else None)
+    if cfg.predict.get("destination_discrepancy"):  # countries without a fit row: wider
+        unfitted = Discrepancy.from_json(project_path(cfg.predict.destination_discrepancy))
+        discrepancy = dataclasses.replace(discrepancy or Discrepancy(base_sd=error_sd),
+                                          unfitted_sd=unfitted.unfitted_sd,
+                                          unfitted_fitted_on=unfitted.unfitted_fitted_on)
+    fitted = fitted_countries(problem)
+    error = PredictiveError(error_sd, discrepancy, train_end if discrepancy else None, fitted)
     table = error.table(problem, ens["targets"])
     point_table = error.table(problem, point["targets"])
     summary = {
@@ -163,6 +169,7 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
         "abc_stopped_by": state["abc_stopped_by"] if cfg.abc.enabled else None,
         "model_error_sd": error_sd,
         "train_end": train_end.isoformat(),
+        "fitted_countries": list(fitted),
         "discrepancy": dataclasses.asdict(discrepancy) if discrepancy else None,
         "timings_seconds": timings,
     }
@@ -182,3 +189,11 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
              s["median_abs_log_ratio"], 100 * s["share_inside"], s["ard"], s["rows"],
              s["groups"], out_dir, timings["total"] / 60)
     return summary
+
+
+def fitted_countries(problem: Problem) -> tuple[str, ...]:
+    """The countries with a `fit` row of their own (a single-country destination): the
+    destinations whose flows the calibration saw."""
+    ids = problem.geo.country_ids
+    return tuple(sorted({ids[int(np.flatnonzero(t.countries)[0])] for t in problem.fit_targets
+                         if t.countries.sum() == 1}))

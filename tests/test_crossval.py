@@ -69,12 +69,11 @@ def test_crossval_command_end_to_end(tmp_path):
     tiny = ",".join(f"'{o}'" for o in TINY)
     calibrated = [ROOT / "conf" / g / "calibrated.yaml" for g in ("behaviour", "network")]
     before = [p.read_text() for p in calibrated]
-    proc = subprocess.run(
-        [sys.executable, "-m", "experiments.crossval", f"out_dir={tmp_path / 'out'}",
-         f"work_dir={tmp_path / 'work'}", f"calibrate_overrides=[{tiny}]",
-         "evaluate_overrides=['particles=2','seeds=1','scale=0.002']",
-         "folds=[destination_NO,destination_others]", "n_workers=2"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    command = [sys.executable, "-m", "experiments.crossval", f"out_dir={tmp_path / 'out'}",
+               f"work_dir={tmp_path / 'work'}", f"calibrate_overrides=[{tiny}]",
+               "evaluate_overrides=['particles=2','seeds=1','scale=0.002']",
+               "folds=[destination_NO,destination_others]", "n_workers=2"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "out"
     for fold, countries in (("destination_NO", {"Norway"}),
@@ -99,6 +98,20 @@ def test_crossval_command_end_to_end(tmp_path):
     report = (out / "crossval.md").read_text()
     assert "| NO |" in report and "| all |" in report
     assert [p.read_text() for p in calibrated] == before  # conf/ is not touched
+    # each fold's intervals carry the other fold's out-of-fold error; all of it is written
+    # for the calibration on every row
+    unfitted = json.loads((out / "destination_discrepancy.json").read_text())
+    assert unfitted["unfitted_sd"] >= 0.0
+    assert "destination_NO" in unfitted["unfitted_fitted_on"]
+    assert (rows["error_sd"] >= rows["unfitted_sd"] - 1e-9).all()
+    # scored again from the folds' calibrations, without calibrating
+    posterior = out / "destination_NO" / "calibration" / "posterior.csv"
+    stamp = posterior.stat().st_mtime_ns
+    proc = subprocess.run([*command, "rescore=true"], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert posterior.stat().st_mtime_ns == stamp
+    assert len(pd.read_csv(out / "crossval.csv")) == len(rows)
 
 
 def test_crossval_by_time_runs_the_rolling_origins(tmp_path):
