@@ -56,9 +56,6 @@ class PredictConfig:
     seed: int = 2022
     model_error: Any = "residuals"  # residuals | tolerance | a number | 0
     discrepancy: str | None = None  # discrepancy.json of the rolling-origin forecasts
-    # destination_discrepancy.json of the cross-validation over destinations: the further error
-    # of a row whose destination the calibration had no fit row of
-    destination_discrepancy: str | None = None
 
 
 @dataclass
@@ -110,6 +107,9 @@ class EvaluateConfig:
     interval: float = 0.9
     model_error: Any = "calibration"  # calibration | a number | 0
     calibration_summary: str = "results/calibration/summary.json"
+    # destination_discrepancy.json of the cross-validation over destinations: the further error
+    # of a row whose destination the calibration had no fit row of (null: none)
+    destination_discrepancy: str | None = None
     max_extrapolated_days: int = 31
     strict: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)

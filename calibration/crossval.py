@@ -264,7 +264,6 @@ def fold_jobs(cfg: DictConfig, folds: list[Fold]) -> list[FoldJob]:
         calibration_dir = folder / "calibration"
         cal_cfg = compose("calibrate", overrides=[
             "predict.model_error=residuals", "predict.discrepancy=null",
-            "predict.destination_discrepancy=null",
             *cfg.calibrate_overrides, *workers, f"observations={fold.train}", "conf_dir=null",
             f"out_dir={calibration_dir}",
             f"work_dir={project_path(cfg.work_dir) / fold.name}"])
@@ -273,6 +272,7 @@ def fold_jobs(cfg: DictConfig, folds: list[Fold]) -> list[FoldJob]:
             *cfg.evaluate_overrides, *workers, f"observations={fold.test}",
             f"posterior={calibration_dir / 'posterior.csv'}",
             f"calibration_summary={calibration_dir / 'summary.json'}",
+            "destination_discrepancy=null",
             f"model_overrides={model_overrides}"])
         eval_cfg.parameters = cal_cfg.parameters  # a variant's parameters too
         jobs.append(FoldJob(fold, cal_cfg, eval_cfg, folder / "evaluation",
@@ -360,7 +360,7 @@ def run_crossval(cfg: DictConfig, geo: Geography | None = None) -> dict[str, Any
     out_dir = project_path(cfg.out_dir)
     destination_folds = [f for f in forecasts if f.fold.countries]
     if len(destination_folds) > 1:  # the error of a destination never fitted, for every model
-        # calibrated on all rows (predict.destination_discrepancy): from every fold
+        # calibrated on all rows (experiments.evaluate's destination_discrepancy): from every fold
         Discrepancy(**unfitted_error(destination_folds)).to_json(
             out_dir / "destination_discrepancy.json")
     atomic_write_text(out_dir / "crossval.csv", table.to_csv(index=False, float_format="%.6g"))

@@ -11,6 +11,8 @@ with the reason. Writes evaluation.csv and unmapped.csv into Hydra's run folder.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -20,7 +22,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from calibration.ensemble import Extract, run_ensemble
-from calibration.forecast import FORECAST_COLUMNS, PredictiveError, summarise
+from calibration.forecast import FORECAST_COLUMNS, Discrepancy, PredictiveError, summarise
 from calibration.parameters import check_posterior, load_parameters, resample
 from calibration.paths import project_path
 from calibration.pipeline import quiet_libraries
@@ -64,15 +66,30 @@ def posterior_samples(cfg: DictConfig, problem) -> pd.DataFrame:
 
 def predictive_error(cfg: DictConfig) -> PredictiveError:
     """The error a report may carry around the runs (calibration/forecast.py): the
-    calibration's (its summary.json: structural discrepancy, unfitted destinations' error,
-    the countries it had fit rows of), or a constant log-sd, or none."""
-    if cfg.model_error == "calibration":
-        path = project_path(cfg.calibration_summary)
-        if path.exists():
-            return PredictiveError.of_summary(json.loads(path.read_text()))
+    calibration's (its summary.json: the structural discrepancy and the countries it had fit
+    rows of) with, on rows of the other countries, the cross-validation's error of a
+    destination never fitted (`destination_discrepancy`); or a constant log-sd, or none."""
+    if cfg.model_error != "calibration":
+        return PredictiveError(float(cfg.model_error or 0.0))
+    path = project_path(cfg.calibration_summary)
+    if not path.exists():
         log.warning("no %s: intervals show the model's spread only", path)
         return PredictiveError()
-    return PredictiveError(float(cfg.model_error or 0.0))
+    summary = json.loads(path.read_text())
+    error = PredictiveError.of_summary(summary)
+    if not cfg.get("destination_discrepancy"):
+        return error
+    unfitted_path = project_path(cfg.destination_discrepancy)
+    if not unfitted_path.exists():
+        log.warning("no %s: rows of destinations never fitted carry no further error",
+                    unfitted_path)
+        return error
+    unfitted = Discrepancy.from_json(unfitted_path)
+    discrepancy = dataclasses.replace(error.discrepancy or Discrepancy(base_sd=error.error_sd),
+                                      unfitted_sd=unfitted.unfitted_sd,
+                                      unfitted_fitted_on=unfitted.unfitted_fitted_on)
+    origin = error.origin or dt.date.fromisoformat(summary["train_end"])
+    return dataclasses.replace(error, discrepancy=discrepancy, origin=origin)
 
 
 def run_evaluation_ensemble(cfg: DictConfig, folder: Path):

@@ -308,7 +308,7 @@ class PredictiveError:
                     "(predict.model_error)")
         d = self.discrepancy
         unfitted = (f"; a further log-sd of {d.unfitted_sd:.3f} on rows of destinations the "
-                    "calibration had no fit row of (predict.destination_discrepancy)"
+                    "calibration had no fit row of (destination_discrepancy)"
                     if d.unfitted_sd > 0 else "")
         return (f"the model's structural discrepancy (predict.discrepancy): log-sd "
                 f"{d.base_sd:.3f} on the training rows, its variance growing by "

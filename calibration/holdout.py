@@ -86,7 +86,6 @@ class OriginForecast:
         train, test = split_observations(project_path(cfg.observations), origin, self.folder)
         calibration_dir = self.folder / "calibration"
         settings = ["predict.model_error=residuals", "predict.discrepancy=null",
-                    "predict.destination_discrepancy=null",
                     *cfg.calibrate_overrides, f"observations={train}", "conf_dir=null"]
         self.cal_cfg = compose("calibrate", overrides=[
             *settings, f"out_dir={calibration_dir}", f"work_dir={work}"])
@@ -99,6 +98,7 @@ class OriginForecast:
             *cfg.evaluate_overrides, f"observations={test}",
             f"posterior={calibration_dir / 'posterior.csv'}",
             f"calibration_summary={calibration_dir / 'summary.json'}",
+            "destination_discrepancy=null",
             f"model_overrides={model_overrides}"])
         self.eval_cfg.parameters = self.cal_cfg.parameters  # a variant's parameters too
         self.eval_folder = self.folder / "evaluation"

@@ -145,11 +145,6 @@ def _run_stages(cfg: DictConfig, problem: Problem, state: State) -> dict[str, An
     discrepancy = None
     if cfg.predict.get("discrepancy"):  # the rolling origins' structural error replaces it
         discrepancy = Discrepancy.from_json(project_path(cfg.predict.discrepancy))
-    if cfg.predict.get("destination_discrepancy"):  # countries without a fit row: wider
-        unfitted = Discrepancy.from_json(project_path(cfg.predict.destination_discrepancy))
-        discrepancy = dataclasses.replace(discrepancy or Discrepancy(base_sd=error_sd),
-                                          unfitted_sd=unfitted.unfitted_sd,
-                                          unfitted_fitted_on=unfitted.unfitted_fitted_on)
     fitted = fitted_countries(problem)
     error = PredictiveError(error_sd, discrepancy, train_end if discrepancy else None, fitted)
     table = error.table(problem, ens["targets"])

@@ -61,3 +61,30 @@ def test_a_destination_folds_unfitted_error_comes_from_the_other_folds_only():
     # a training error already in a fold's intervals is not counted twice
     wide = fold_discrepancy(kz, [], [_fold("GE", [1.0, -1.0], training_sd=1.0)])
     assert wide.unfitted_sd == 0.0
+
+
+def test_the_evaluation_adds_the_cross_validations_error_to_the_calibrations(tmp_path):
+    import json
+
+    from omegaconf import OmegaConf
+
+    from calibration.evaluate import predictive_error
+
+    summary = {"model_error_sd": 0.2, "train_end": "2022-11-29", "fitted_countries": ["GE"],
+               "discrepancy": {"base_sd": 0.18, "growth_per_day": 0.007}}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    Discrepancy(unfitted_sd=0.9, unfitted_fitted_on="folds").to_json(tmp_path / "dest.json")
+    cfg = OmegaConf.create({"model_error": "calibration",
+                            "calibration_summary": str(tmp_path / "summary.json"),
+                            "destination_discrepancy": str(tmp_path / "dest.json")})
+    error = predictive_error(cfg)
+    assert error.fitted_countries == ("GE",) and error.origin == dt.date(2022, 11, 29)
+    assert error.discrepancy.base_sd == 0.18 and error.discrepancy.unfitted_sd == 0.9
+    # a calibration without a discrepancy: its constant error becomes the base
+    del summary["discrepancy"]
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    error = predictive_error(cfg)
+    assert error.discrepancy.base_sd == 0.2 and error.discrepancy.growth_per_day == 0.0
+    # none configured: the calibration's error alone
+    assert predictive_error(OmegaConf.merge(cfg, {"destination_discrepancy": None})
+                            ).discrepancy is None
