@@ -99,12 +99,14 @@ def ordinary_traffic_table(counts_path: Path, out_dir: Path, model_overrides: li
         results, ppv, _ = problem.run({}, seed, until=until)
         runs.append(simulate_targets(problem.targets, results, problem.geo, ppv,
                                      problem.baseline_days))
-    model = np.median(np.array(runs), axis=0)
+    runs_array = np.array(runs)
+    model = np.median(runs_array, axis=0)
     table = counts[["country", "measure", "modes", "period_start", "period_end", "value",
                     "basis", "outlet", "source_url_or_title"]].copy()
     table.insert(2, "describes", table["measure"].map(DESCRIBES))
     table["value"] = table["value"].astype(float)
     table["model"] = model
+    table["model_min"], table["model_max"] = runs_array.min(axis=0), runs_array.max(axis=0)
     table["ratio"] = table["model"] / table["value"]
     table["within_25pct"] = (table["ratio"] - 1).abs() <= TOLERANCE
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -122,14 +124,21 @@ def summary(table: pd.DataFrame) -> str:
             f"traffic within {TOLERANCE:.0%}; the summer quarters are cross-checks")
 
 
+def significant(x: float, digits: int = 3) -> str:
+    """`x` to `digits` significant figures, with thousands separators: the seeds' spread
+    supports no more."""
+    return f"{float(f'{x:.{digits}g}'):,.0f}"
+
+
 def markdown(table: pd.DataFrame, scale: float, seeds: list[int]) -> str:
     lines = [f"Model: the configured point, scale {scale:g}, median of seeds {seeds}.", "",
-             "| country | count | describes | modes | period | counted | model | model / counted "
-             "| source |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| country | count | describes | modes | period | counted | model (seeds' range) "
+             "| model / counted | source |", "|" + " --- |" * 9]
     for _, r in table.iterrows():
         what = "a day" if r["measure"] == "daily_before" else "trips in the quarter"
         lines.append(f"| {r['country']} | {what} | {r['describes']} | {r['modes']} | "
                      f"{r['period_start']} to {r['period_end']} | {r['value']:,.0f} | "
-                     f"{r['model']:,.0f} | {r['ratio']:.2f} | {r['outlet']}: "
+                     f"{significant(r['model'])} ({significant(r['model_min'])}–"
+                     f"{significant(r['model_max'])}) | {r['ratio']:.2f} | {r['outlet']}: "
                      f"{r['source_url_or_title']} |")
     return "\n".join(lines) + "\n\n" + summary(table) + "\n"

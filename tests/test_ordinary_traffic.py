@@ -50,3 +50,10 @@ def test_bad_input_is_one_line_exit_2_and_no_folder(tmp_path, capsys, arg):
     err = capsys.readouterr().err.strip()
     assert err.startswith("invalid input:") and "\n" not in err
     assert not out.exists()
+
+
+def test_the_model_is_given_to_three_significant_figures():
+    from calibration.ordinary import significant
+    assert significant(1_805_783) == "1,810,000"
+    assert significant(217.4) == "217"
+    assert significant(3_249.6) == "3,250"
