@@ -13,11 +13,14 @@ Like with like: the model's ordinary traffic is September's. A daily count descr
 steady state (or the days after it that the model simulates) and is held to the +-25 % criterion;
 a quarter's count is trips in a summer quarter (July and August are the beach and holiday season),
 so it is a cross-check whose ratio is below 1 where summer is the high season, not a test of the
-September baseline.
+September baseline. Where a sourced monthly series gives the ratio of July and August's ordinary
+traffic to September's (`season_factor`, its source in the row's notes and SOURCES.md), the
+quarter's summer days are measured at the model's September steady state times that factor.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -38,6 +41,7 @@ PRE_ANNOUNCEMENT = ("2022-09-14", "2022-09-20")
 TOLERANCE = 0.25  # the criterion: the model within +-25 % of every count of September's traffic
 # what each measure describes; only September's steady state is held to the tolerance
 DESCRIBES = {"daily_before": "September", "quarter": "summer quarter"}
+SUMMER = (dt.date(2022, 7, 1), dt.date(2022, 8, 31))  # the days a season_factor applies to
 
 
 def read_counts(path: Path) -> pd.DataFrame:
@@ -58,14 +62,43 @@ def read_counts(path: Path) -> pd.DataFrame:
         except ValueError:
             raise DataError(str(path), f"{row['value']!r} is not a positive number",
                             row=n + 1, field="value") from None
+    if "season_factor" not in counts.columns:
+        counts["season_factor"] = ""
+    for n, row in counts.iterrows():
+        try:
+            factor = float(row["season_factor"] or 1.0)
+            if not 0 < factor < 100:
+                raise ValueError
+        except ValueError:
+            raise DataError(str(path), f"season_factor {row['season_factor']!r} is not a "
+                            "positive number below 100", row=n + 1, field="season_factor") from None
+        if factor != 1.0 and row["measure"] != "quarter":
+            raise DataError(str(path), "a season_factor applies to a quarter's summer days only",
+                            row=n + 1, field="season_factor")
+    counts["season_factor"] = [float(f or 1.0) for f in counts["season_factor"]]
     return counts
+
+
+def summer_days(start: str, end: str) -> int:
+    """How many of the days start..end (inclusive) fall in July and August 2022."""
+    first = max(dt.date.fromisoformat(start), SUMMER[0])
+    last = min(dt.date.fromisoformat(end), SUMMER[1])
+    return max(0, (last - first).days + 1)
 
 
 def as_observations(counts: pd.DataFrame) -> pd.DataFrame:
     """Observation rows (the reference schema) measuring what each count measured: a daily
-    mean over its days, or a quarter's total."""
+    mean over its days, or a quarter's total; for a quarter with a season_factor, also the
+    model's steady state (a daily mean over the days before the announcement)."""
     rows = []
     for n, c in counts.iterrows():
+        if c["season_factor"] != 1.0:
+            rows.append({
+                "id": f"steady{n + 1:02d}", "use": "fit", "post_ids": "",
+                "date": PRE_ANNOUNCEMENT[1], "period_start": PRE_ANNOUNCEMENT[0],
+                "destination": "all (Russia total)" if c["country"] == "all" else c["country"],
+                "modes": c["modes"], "crossing": "", "direction": c["direction"],
+                "kind": "daily", "value": c["value"]})
         start, end = c["period_start"], c["period_end"]
         if c["measure"] == "daily_before" and end < PRE_ANNOUNCEMENT[0]:
             start, end = PRE_ANNOUNCEMENT  # an earlier ordinary day: the model's steady state
@@ -97,12 +130,14 @@ def ordinary_traffic_table(counts_path: Path, out_dir: Path, model_overrides: li
     runs = []
     for seed in seeds:
         results, ppv, _ = problem.run({}, seed, until=until)
-        runs.append(simulate_targets(problem.targets, results, problem.geo, ppv,
-                                     problem.baseline_days))
+        values = dict(zip([t.id for t in problem.targets],
+                          simulate_targets(problem.targets, results, problem.geo, ppv,
+                                           problem.baseline_days), strict=True))
+        runs.append([seasonal(values, n, c) for n, c in counts.iterrows()])
     runs_array = np.array(runs)
     model = np.median(runs_array, axis=0)
     table = counts[["country", "measure", "modes", "period_start", "period_end", "value",
-                    "basis", "outlet", "source_url_or_title"]].copy()
+                    "season_factor", "basis", "outlet", "source_url_or_title"]].copy()
     table.insert(2, "describes", table["measure"].map(DESCRIBES))
     table["value"] = table["value"].astype(float)
     table["model"] = model
@@ -115,6 +150,17 @@ def ordinary_traffic_table(counts_path: Path, out_dir: Path, model_overrides: li
                       table.to_csv(index=False, float_format="%.4g"))
     atomic_write_text(out_dir / "ordinary_traffic.md", markdown(table, scale, seeds))
     return table
+
+
+def seasonal(values: dict[str, float], n: int, count: pd.Series) -> float:
+    """The model's value of count `n`: as measured, plus, for a quarter with a season_factor,
+    its summer days' excess over the September steady state."""
+    value = float(values[f"count{n + 1:02d}"])
+    factor = count["season_factor"]
+    if factor != 1.0:
+        steady = float(values[f"steady{n + 1:02d}"])
+        value += (factor - 1.0) * steady * summer_days(count["period_start"], count["period_end"])
+    return value
 
 
 def summary(table: pd.DataFrame) -> str:
@@ -136,7 +182,9 @@ def markdown(table: pd.DataFrame, scale: float, seeds: list[int]) -> str:
              "| model / counted | source |", "|" + " --- |" * 9]
     for _, r in table.iterrows():
         what = "a day" if r["measure"] == "daily_before" else "trips in the quarter"
-        lines.append(f"| {r['country']} | {what} | {r['describes']} | {r['modes']} | "
+        describes = r["describes"] + (f", July-August x{r['season_factor']:g}"
+                                      if r["season_factor"] != 1.0 else "")
+        lines.append(f"| {r['country']} | {what} | {describes} | {r['modes']} | "
                      f"{r['period_start']} to {r['period_end']} | {r['value']:,.0f} | "
                      f"{significant(r['model'])} ({significant(r['model_min'])}–"
                      f"{significant(r['model_max'])}) | {r['ratio']:.2f} | {r['outlet']}: "

@@ -57,3 +57,32 @@ def test_the_model_is_given_to_three_significant_figures():
     assert significant(1_805_783) == "1,810,000"
     assert significant(217.4) == "217"
     assert significant(3_249.6) == "3,250"
+
+
+def test_a_seasonal_quarter_adds_its_summer_days_excess_by_hand():
+    """A quarter measured at 100 with a steady state of 10 a day and July-August at 1.5 times
+    September: 62 summer days add 0.5 x 10 x 62 = 310. Without a factor, as measured."""
+    from calibration.ordinary import seasonal, summer_days
+    assert summer_days("2022-07-01", "2022-09-30") == 62
+    assert summer_days("2022-08-30", "2022-09-02") == 2
+    assert summer_days("2022-09-14", "2022-09-20") == 0
+    quarter = pd.Series({"season_factor": 1.5, "period_start": "2022-07-01",
+                         "period_end": "2022-09-30"})
+    values = {"count01": 100.0, "steady01": 10.0}
+    assert seasonal(values, 0, quarter) == pytest.approx(410.0)
+    assert seasonal(values, 0, quarter.copy().replace(1.5, 1.0)) == pytest.approx(100.0)
+
+
+def test_a_season_factor_is_checked(tmp_path):
+    from sim.errors import DataError
+    path = tmp_path / "counts.csv"
+    counts = pd.read_csv(project_path(COUNTS), dtype=str, keep_default_na=False)
+    daily = counts.index[counts["measure"] == "daily_before"][0]
+    counts.loc[daily, "season_factor"] = "1.5"
+    counts.to_csv(path, index=False)
+    with pytest.raises(DataError, match="applies to a quarter's summer days only"):
+        read_counts(path)
+    counts.loc[daily, "season_factor"] = "-1"
+    counts.to_csv(path, index=False)
+    with pytest.raises(DataError, match="not a positive number"):
+        read_counts(path)
