@@ -30,7 +30,14 @@ import numpy as np
 from sim.behaviour import logsumexp_rows
 from sim.border import pick_served_by_member, serve_queues_by_member
 from sim.config import SimConfig
-from sim.draws import categorical_draws, logit_choice, per_member, uniforms
+from sim.draws import (
+    categorical_draws,
+    drawn_rows_categories,
+    logit_choice,
+    per_member,
+    row_numbers,
+    uniforms,
+)
 from sim.ensemble_state import MemberArrays, stack_members
 from sim.member import MemberSetup, dates_of, same_geometry, setup_member
 from sim.network import AIR, World, build_world
@@ -72,9 +79,10 @@ class Ensemble:
         self.n_days = (self.end_date - self.start_date).days + 1
         self.strata = make_strata(list(first.population.age_bands))
         policies: dict = {}
-        self.setups: list[MemberSetup] = [
-            setup_member(c, s, w, self.strata, policies)
-            for c, s, w in zip(configs, seeds, worlds, strict=True)]
+        with one_blas_thread():  # a small product per member (its reference accessibility)
+            self.setups: list[MemberSetup] = [
+                setup_member(c, s, w, self.strata, policies)
+                for c, s, w in zip(configs, seeds, worlds, strict=True)]
         self.tables, self.records = new_records(self.start_date, self.n_days, built,
                                                 len(configs))
         self.member_ids = np.arange(len(configs))  # position in the batch -> member number
@@ -82,6 +90,7 @@ class Ensemble:
         self.streams = [s.streams for s in self.setups]
         self.people = People(capacity=max(1024, int(self.p.initial_home.sum() * 0.03)))
         self.day = 0
+        self._strata_kept: tuple | None = None  # see _strata_utilities
         self.runtime_seconds = 0.0
         self.stopped_early = np.zeros(len(configs), dtype=bool)
         self.state_counts = np.zeros((len(configs), len(State) + 1), dtype=np.int64)
@@ -97,13 +106,9 @@ class Ensemble:
             stop: Callable[[Ensemble], np.ndarray] | None = None) -> None:
         """Simulate up to and including day index `until` (the whole horizon if None); after
         each day, members for which `stop(self)` ([B] bool) is true stop early."""
-        from threadpoolctl import threadpool_limits
-
         started = time.perf_counter()
         last = self.n_days - 1 if until is None else min(int(until), self.n_days - 1)
-        # the matrices are small: BLAS threads only contend (20 ms instead of 0.1 ms a product
-        # on a busy two-core machine), and batches already run one process per core
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             while self.day <= last and self.size:
                 self.step()
                 if stop is not None:
@@ -122,16 +127,12 @@ class Ensemble:
         b = np.arange(self.size)
         exit_u = p.static_exit_utility - p.beta_wait[:, None] * p.wait_estimate[b, known]
         pol = p.policy_today(t)
-        draft_known = p.policy_on("draft_probability", known)
-        stratum_u = p.money_utility - p.beta_draft[:, None, None] * (
-            p.eligible[None, :, None] * draft_known[:, None, :])
-        available = p.available(t)
+        stratum_u, available, stratum_w = self._strata_utilities(t, known)
         region_w = p.exp_node_regions * np.exp(exit_u)[:, None, :]
         local_only = pol["local_only"]
         if local_only.any():
             barred = local_only[:, None, :] & self._other_region[None, :, :]
             region_w = np.where(barred, 0.0, region_w)
-        stratum_w = np.where(available, np.exp(stratum_u), 0.0)
         choice = (exit_u, stratum_u, available, pol)
         self._decide_and_depart(t, region_w, stratum_w)
         self._replan_travellers(t, choice)
@@ -141,6 +142,24 @@ class Ensemble:
         self._move_abroad(t)
         self._record_end_of_day(t)
         self.day += 1
+
+    def _strata_utilities(self, t: int, known: np.ndarray) -> tuple[np.ndarray, ...]:
+        """[B, S, G] each stratum's utility of each exit, whether he may use it, and the
+        weight exp(utility) where he may (0 elsewhere). They change only when a policy does:
+        yesterday's arrays are kept while the draft probabilities as known and the exits
+        available are the same (the same arithmetic on the same inputs: the same floats)."""
+        p = self.p
+        draft_known = p.policy_on("draft_probability", known)
+        available = p.available(t)
+        kept = self._strata_kept
+        if (kept is not None and kept[0] is p and np.array_equal(kept[1], draft_known)
+                and np.array_equal(kept[2], available)):
+            return kept[3:]
+        stratum_u = p.money_utility - p.beta_draft[:, None, None] * (
+            p.eligible[None, :, None] * draft_known[:, None, :])
+        stratum_w = np.where(available, np.exp(stratum_u), 0.0)
+        self._strata_kept = (p, draft_known, available, stratum_u, available, stratum_w)
+        return stratum_u, available, stratum_w
 
     @property
     def _other_region(self) -> np.ndarray:  # [R, G] exits outside each home region (`local`)
@@ -227,9 +246,10 @@ class Ensemble:
         at_risk = hazard * exposure[sel][:, None, None]
         p_leave = p.leave_probability(at_risk, p.cumulative_hazard[sel], act)
         p.cumulative_hazard[sel] += at_risk
-        leaving = np.empty_like(p.at_home[sel])
+        leaving = np.zeros_like(p.at_home[sel])
         for i, m in enumerate(act):
-            leaving[i] = self.streams[m]["departures"].binomial(p.at_home[m], p_leave[i])
+            leaving[i] = binomial_where_drawn(self.streams[m]["departures"], p.at_home[m],
+                                              p_leave[i])
         left = leaving.sum(axis=2)
         p.remember_departures(left, act)
         cells_b, cells_r, cells_s = np.nonzero(leaving)
@@ -307,10 +327,13 @@ class Ensemble:
         result = np.where(top == 1, HOME, STAY)
         switching = np.flatnonzero(top == 0)
         counts = np.bincount(group_of[switching], minlength=len(groups))
-        finite = np.isfinite(u)
-        weights = np.where(finite, np.exp(u - np.where(np.isfinite(switch_u), switch_u,
-                                                       0.0)[:, None]), 0.0)
-        _, exits = categorical_draws(weights, counts, g_member, self.streams, "reconsider")
+        drawn = np.flatnonzero(counts)  # only groups with a switcher need their exits' shares
+        u_drawn, top_drawn = u[drawn], switch_u[drawn]
+        weights = np.where(np.isfinite(u_drawn), np.exp(
+            u_drawn - np.where(np.isfinite(top_drawn), top_drawn, 0.0)[:, None]), 0.0)
+        _, exits = drawn_rows_categories(weights, counts[drawn], g_member,
+                                         row_numbers(g_member, self.size)[drawn], drawn,
+                                         self.streams, "reconsider")
         # draws come member by member, each member's groups in order: the switchers likewise
         order = np.lexsort((group_of[switching], member[switching]))
         result[switching[order]] = exits
@@ -588,6 +611,15 @@ class Ensemble:
         self.state_counts[self.member_ids] = counts
 
 
+def one_blas_thread():
+    """A context in which BLAS uses one thread. The engine's matrices are small: BLAS threads
+    only contend (20 ms instead of 0.1 ms a product on a busy two-core machine), and batches
+    already run one process per core."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def power_by_member(values: np.ndarray, exponents: np.ndarray) -> np.ndarray:
     """values[b] ** exponents[b], each with a scalar exponent (as a single run computes it:
     numpy takes faster, differently rounded paths for some scalar exponents)."""
@@ -597,4 +629,14 @@ def power_by_member(values: np.ndarray, exponents: np.ndarray) -> np.ndarray:
     for exponent in np.unique(exponents):
         rows = exponents == exponent
         out[rows] = values[rows] ** float(exponent)
+    return out
+
+
+def binomial_where_drawn(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """`rng.binomial(n, p)` drawn only where n != 0 and p != 0: numpy returns 0 there without
+    taking a random number (`random_binomial` in numpy's distributions.c), so the draws, and
+    the stream after them, are those of the full call (tests/test_draws_identity.py)."""
+    out = np.zeros(n.shape, dtype=np.int64)
+    cells = np.flatnonzero((n != 0) & (p != 0))
+    out.flat[cells] = rng.binomial(n.ravel()[cells], p.ravel()[cells])
     return out
