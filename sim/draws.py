@@ -131,3 +131,13 @@ def logit_choice(utilities: np.ndarray, row_member: np.ndarray,
     result = np.full(n_rows, -1, dtype=np.int64)
     result[rows] = choice
     return result
+
+
+def binomial_where_drawn(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """`rng.binomial(n, p)` drawn only where n != 0 and p != 0: numpy returns 0 there without
+    taking a random number (`random_binomial` in numpy's distributions.c), so the draws, and
+    the stream after them, are those of the full call (tests/test_draws_identity.py)."""
+    out = np.zeros(n.shape, dtype=np.int64)
+    cells = np.flatnonzero((n != 0) & (p != 0))
+    out.flat[cells] = rng.binomial(n.ravel()[cells], p.ravel()[cells])
+    return out

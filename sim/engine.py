@@ -27,24 +27,15 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from sim.behaviour import logsumexp_rows
 from sim.border import pick_served_by_member, serve_queues_by_member
+from sim.choice import HOME, DayChoice, choose_exits
 from sim.config import SimConfig
-from sim.draws import (
-    categorical_draws,
-    drawn_rows_categories,
-    logit_choice,
-    per_member,
-    row_numbers,
-    uniforms,
-)
+from sim.draws import binomial_where_drawn, categorical_draws, per_member, uniforms
 from sim.ensemble_state import MemberArrays, stack_members
 from sim.member import MemberSetup, dates_of, same_geometry, setup_member
 from sim.network import AIR, World, build_world
 from sim.population import People, State, make_strata
 from sim.record import new_records
-
-STAY, HOME = -1, -2  # outcomes of a choice that are not an exit
 
 
 class Ensemble:
@@ -133,7 +124,7 @@ class Ensemble:
         if local_only.any():
             barred = local_only[:, None, :] & self._other_region[None, :, :]
             region_w = np.where(barred, 0.0, region_w)
-        choice = (exit_u, stratum_u, available, pol)
+        choice = DayChoice(exit_u, stratum_u, available, pol)
         self._decide_and_depart(t, region_w, stratum_w)
         self._replan_travellers(t, choice)
         self._arrive(t, choice)
@@ -277,7 +268,7 @@ class Ensemble:
         self.tables["region"]["departures"][self.member_ids[act], t] = left
 
     # ---- 3. and re-routing in general ---------------------------------------------------------
-    def _usable(self, idx: np.ndarray, t: int, choice: tuple) -> np.ndarray:
+    def _usable(self, idx: np.ndarray, t: int, choice: DayChoice) -> np.ndarray:
         """Whether each individual may still use the exit he is heading for or queuing at."""
         people, pol = self.people, choice[3]
         member, gate = people.member[idx], people.gate[idx]
@@ -287,59 +278,16 @@ class Ensemble:
             ok &= ~local_only | (self.world.gate_region[gate] == people.region[idx])
         return ok
 
-    def _choose(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: tuple,
+    def _choose(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: DayChoice,
                 stay_utility: np.ndarray | None = None) -> np.ndarray:
-        """Each individual picks an exit reachable from his node, or going home, or (when
-        `stay_utility` is given) staying in the queue he is in. Returns the exit, HOME or STAY.
+        """Each individual's new exit, HOME or STAY (`sim.choice.choose_exits`)."""
+        people = self.people
+        return choose_exits(people.member[idx].astype(np.int64),
+                            people.stratum[idx].astype(np.int64),
+                            people.region[idx].astype(np.int64), from_nodes, choice, self.p,
+                            self.world, self.streams, self.strata.size, stay_utility)
 
-        Exact nested form of the flat logit: individuals sharing (member, node, stratum, home
-        region) share the exits' utilities, so each group's logsum is computed once; a man first
-        draws among {switch, home, stay} (switch with the group's logsum as utility), then
-        switchers draw their exit from the group's shares.
-        """
-        exit_u, stratum_u, available, pol = choice
-        people, p, w = self.people, self.p, self.world
-        n_strata, n_regions, n_nodes = self.strata.size, w.n_regions, w.travel_days.shape[0]
-        member = people.member[idx].astype(np.int64)
-        stratum, home = people.stratum[idx].astype(np.int64), people.region[idx].astype(np.int64)
-        key = (((member * n_nodes + from_nodes) * n_strata + stratum) * n_regions + home)
-        groups, group_of = np.unique(key, return_inverse=True)
-        g_home = groups % n_regions
-        g_stratum = (groups // n_regions) % n_strata
-        g_node = (groups // (n_regions * n_strata)) % n_nodes
-        g_member = groups // (n_regions * n_strata * n_nodes)
-        one = self.size == 1  # the ensemble of one: broadcast rather than gather
-        u = (p.neg_beta_time[g_member][:, None] * w.travel_days[g_node]
-             + (exit_u[0][None, :] if one else exit_u[g_member])
-             + stratum_u[g_member, g_stratum])
-        ok = available[g_member, g_stratum]
-        local_only = pol["local_only"][0][None, :] if one else pol["local_only"][g_member]
-        if local_only.any():
-            ok = ok & ~(local_only & (g_home[:, None] != w.gate_region[None, :]))
-        u = np.where(ok, u, -np.inf)
-        if stay_utility is not None:  # staying is its own option, not a switch to the same exit
-            u[np.arange(len(groups)), g_node - n_regions] = -np.inf
-        switch_u = logsumexp_rows(u)
-        options = [switch_u[group_of], p.home_utility[member]]
-        if stay_utility is not None:
-            options.append(stay_utility)
-        top = logit_choice(np.stack(options, axis=1), member, self.streams, "reconsider")
-        result = np.where(top == 1, HOME, STAY)
-        switching = np.flatnonzero(top == 0)
-        counts = np.bincount(group_of[switching], minlength=len(groups))
-        drawn = np.flatnonzero(counts)  # only groups with a switcher need their exits' shares
-        u_drawn, top_drawn = u[drawn], switch_u[drawn]
-        weights = np.where(np.isfinite(u_drawn), np.exp(
-            u_drawn - np.where(np.isfinite(top_drawn), top_drawn, 0.0)[:, None]), 0.0)
-        _, exits = drawn_rows_categories(weights, counts[drawn], g_member,
-                                         row_numbers(g_member, self.size)[drawn], drawn,
-                                         self.streams, "reconsider")
-        # draws come member by member, each member's groups in order: the switchers likewise
-        order = np.lexsort((group_of[switching], member[switching]))
-        result[switching[order]] = exits
-        return result
-
-    def _reroute(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: tuple) -> None:
+    def _reroute(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: DayChoice) -> None:
         """Choose a new exit from `from_nodes` (regions or exit sites), or go home."""
         if len(idx) == 0:
             return
@@ -368,7 +316,7 @@ class Ensemble:
     def _site_node(self, gate: np.ndarray) -> np.ndarray:
         return self.world.n_regions + gate.astype(np.int64)
 
-    def _replan_travellers(self, t: int, choice: tuple) -> None:
+    def _replan_travellers(self, t: int, choice: DayChoice) -> None:
         """People on the way to an exit that closed, or now bars them, re-plan from home."""
         people, n_g, pol = self.people, self.world.n_gates, choice[3]
         state = people.view("state")
@@ -387,7 +335,7 @@ class Ensemble:
         self.p.normal_queue[closed_gates] = 0
 
     # ---- 4. arrivals --------------------------------------------------------------------------
-    def _arrive(self, t: int, choice: tuple) -> None:
+    def _arrive(self, t: int, choice: DayChoice) -> None:
         people, pol, n_g = self.people, choice[3], self.world.n_gates
         state, t_arrive = people.view("state"), people.view("t_arrive")
         arriving = np.flatnonzero((state == State.TRAVELLING) & (t_arrive < t + 1))
@@ -425,7 +373,7 @@ class Ensemble:
         return self._bincount(people.member[queued], cohort, n_g * (hi - lo)).reshape(
             self.size, n_g, hi - lo)
 
-    def _reconsider_queues(self, t: int, choice: tuple) -> None:
+    def _reconsider_queues(self, t: int, choice: DayChoice) -> None:
         people, p = self.people, self.p
         queued = np.flatnonzero(people.view("state") == State.QUEUED)
         member = people.member[queued]
@@ -450,7 +398,7 @@ class Ensemble:
         self._travel(thinking[switch], nodes[switch], picked[switch], t)
 
     # ---- 6.-7. ordinary traffic and service --------------------------------------------------
-    def _serve(self, t: int, choice: tuple) -> None:
+    def _serve(self, t: int, choice: DayChoice) -> None:
         w, people, p, pol = self.world, self.people, self.p, choice[3]
         n_g, size = w.n_gates, self.size
         normal_today = (p.gate_normal * pol["normal_factor"] * pol["open"] * p.scale[:, None]
@@ -629,14 +577,4 @@ def power_by_member(values: np.ndarray, exponents: np.ndarray) -> np.ndarray:
     for exponent in np.unique(exponents):
         rows = exponents == exponent
         out[rows] = values[rows] ** float(exponent)
-    return out
-
-
-def binomial_where_drawn(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """`rng.binomial(n, p)` drawn only where n != 0 and p != 0: numpy returns 0 there without
-    taking a random number (`random_binomial` in numpy's distributions.c), so the draws, and
-    the stream after them, are those of the full call (tests/test_draws_identity.py)."""
-    out = np.zeros(n.shape, dtype=np.int64)
-    cells = np.flatnonzero((n != 0) & (p != 0))
-    out.flat[cells] = rng.binomial(n.ravel()[cells], p.ravel()[cells])
     return out

@@ -8,8 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.draws import categorical_draws
-from sim.engine import binomial_where_drawn
+from sim.draws import binomial_where_drawn, categorical_draws
 
 
 def full_table_draws(weights, counts, row_member, streams, stream):
