@@ -33,9 +33,10 @@ from sim.config import SimConfig
 from sim.draws import binomial_where_drawn, categorical_draws, per_member, uniforms
 from sim.ensemble_state import MemberArrays, stack_members
 from sim.member import MemberSetup, dates_of, same_geometry, setup_member
-from sim.network import AIR, World, build_world
+from sim.network import AIR, World
 from sim.population import People, State, make_strata
 from sim.record import new_records
+from sim.world_cache import load_world
 
 
 class Ensemble:
@@ -60,7 +61,7 @@ class Ensemble:
             if w is None:
                 key = repr(c.network)
                 if key not in built_for:
-                    built_for[key] = build_world(c.network)
+                    built_for[key] = load_world(c.network)
                 worlds[i] = built_for[key]
         built = worlds[0]
         for w in worlds:

@@ -135,8 +135,10 @@ def run_many[T, R](func: Callable[[T], R], items: Sequence[T],
     par = as_parallel_config(parallel)
     results: list[Any] = [None] * len(items)
     with tqdm(total=len(items), desc=desc, unit="run", disable=not progress) as bar:
-        if par.backend == "sequential" or (par.backend == "loky"
-                                           and effective_jobs(par.n_jobs) == 1):
+        # one job, or one process, on this machine: run here rather than start a worker
+        # (a process, its imports and its own world)
+        if par.backend == "sequential" or (par.backend == "loky" and (
+                effective_jobs(par.n_jobs) == 1 or len(items) == 1)):
             for i, item in enumerate(items):
                 results[i] = func(item)
                 bar.update()
@@ -248,11 +250,13 @@ def world_for(network: NetworkConfig) -> World:
     small run. Capacity and traffic factors - what posterior particles and sensitivity samples
     vary - are applied to the cached world, not rebuilt."""
     from sim.network import build_world, scaled_world, unscaled
+    from sim.world_cache import cached_world
 
     geometry = unscaled(network)
     key = repr(geometry)
     if key not in _WORLDS:
         if len(_WORLDS) > 4:  # sensitivity runs vary travel speeds too: keep memory bounded
             _WORLDS.clear()
-        _WORLDS[key] = build_world(geometry, tables_for(network.data_dir))
+        _WORLDS[key] = cached_world(
+            geometry, lambda: build_world(geometry, tables_for(network.data_dir)))
     return scaled_world(_WORLDS[key], network)
