@@ -45,22 +45,32 @@ def choose_exits(member: np.ndarray, stratum: np.ndarray, home: np.ndarray,
     n_regions, n_nodes = w.n_regions, w.travel_days.shape[0]
     key = (((member * n_nodes + from_nodes) * n_strata + stratum) * n_regions + home)
     groups, group_of = np.unique(key, return_inverse=True)
-    g_home = groups % n_regions
-    g_stratum = (groups // n_regions) % n_strata
-    g_node = (groups // (n_regions * n_strata)) % n_nodes
-    g_member = groups // (n_regions * n_strata * n_nodes)
     one = len(streams) == 1  # the ensemble of one: broadcast rather than gather
-    u = (p.neg_beta_time[g_member][:, None] * w.travel_days[g_node]
-         + (exit_u[0][None, :] if one else exit_u[g_member])
-         + stratum_u[g_member, g_stratum])
-    ok = available[g_member, g_stratum]
-    local_only = pol["local_only"][0][None, :] if one else pol["local_only"][g_member]
+    local_only = pol["local_only"][0][None, :] if one else pol["local_only"]
+    # the exits' utilities depend on the home region only through `local_only`: without it,
+    # groups that differ only in home regions share one row (the same arithmetic on the same
+    # inputs, so the same floats), computed once
+    rows = groups if local_only.any() else groups // n_regions
+    rows, row_of_group = (rows, np.arange(len(groups))) if local_only.any() else np.unique(
+        rows, return_inverse=True)
+    r_home = rows % n_regions if local_only.any() else None
+    unit = n_regions if local_only.any() else 1
+    r_stratum = (rows // unit) % n_strata
+    r_node = (rows // (unit * n_strata)) % n_nodes
+    r_member = rows // (unit * n_strata * n_nodes)
+    u = (p.neg_beta_time[r_member][:, None] * w.travel_days[r_node]
+         + (exit_u[0][None, :] if one else exit_u[r_member])
+         + stratum_u[r_member, r_stratum])
+    ok = available[r_member, r_stratum]
     if local_only.any():
-        ok = ok & ~(local_only & (g_home[:, None] != w.gate_region[None, :]))
+        barred = local_only if one else local_only[r_member]
+        ok = ok & ~(barred & (r_home[:, None] != w.gate_region[None, :]))
     u = np.where(ok, u, -np.inf)
     if stay_utility is not None:  # staying is its own option, not a switch to the same exit
-        u[np.arange(len(groups)), g_node - n_regions] = -np.inf
-    switch_u = logsumexp_rows(u)
+        u[np.arange(len(rows)), r_node - n_regions] = -np.inf
+    row_switch_u = logsumexp_rows(u)
+    switch_u = row_switch_u[row_of_group]
+    g_member = groups // (n_regions * n_strata * n_nodes)
     options = [switch_u[group_of], p.home_utility[member]]
     if stay_utility is not None:
         options.append(stay_utility)
@@ -69,7 +79,7 @@ def choose_exits(member: np.ndarray, stratum: np.ndarray, home: np.ndarray,
     switching = np.flatnonzero(top == 0)
     counts = np.bincount(group_of[switching], minlength=len(groups))
     drawn = np.flatnonzero(counts)  # only groups with a switcher need their exits' shares
-    u_drawn, top_drawn = u[drawn], switch_u[drawn]
+    u_drawn, top_drawn = u[row_of_group[drawn]], switch_u[drawn]
     weights = np.where(np.isfinite(u_drawn), np.exp(
         u_drawn - np.where(np.isfinite(top_drawn), top_drawn, 0.0)[:, None]), 0.0)
     _, exits = drawn_rows_categories(weights, counts[drawn], g_member,

@@ -129,7 +129,6 @@ def run_many[T, R](func: Callable[[T], R], items: Sequence[T],
     """`[func(item) for item in items]` on the configured backend, in the order of `items`.
 
     `func` and the items must pickle (a module-level function, dataclass configs)."""
-    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     par = as_parallel_config(parallel)
@@ -143,6 +142,8 @@ def run_many[T, R](func: Callable[[T], R], items: Sequence[T],
                 results[i] = func(item)
                 bar.update()
             return results
+        from joblib import Parallel, delayed
+
         with _backend(par) as kwargs:
             if par.backend != "loky":  # the cluster backends return a list, in order
                 results = Parallel(**kwargs)(delayed(func)(item) for item in items)
