@@ -168,9 +168,8 @@ def startup_markdown(s: dict) -> list[str]:
             f"{a['cpu_s']:.2f} (×{a['cpu_s'] / b['cpu_s']:.2f}) | {a['peak_rss_mb']:.0f} |",
             f"| after, empty world cache (one run) | {cold['wall_s']:.2f} | {cold['cpu_s']:.2f} "
             f"| {cold['peak_rss_mb']:.0f} |", "",
-            "CPU and peak memory are the command's process's own (`wait4`): a worker process "
-            "it starts is not counted (before, one run went to a worker process; after, it "
-            "runs in the command's process).", ""]
+            "CPU and peak memory as `wait4` reports them for the command's process (before, "
+            "the run went to a worker process; after, it runs in the command's process).", ""]
 
 
 def main(argv: list[str] | None = None) -> None:
