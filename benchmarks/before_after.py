@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import HERE, ROOT, run_child
 
 SCALES = {"full scale (1.0)": 1.0, "calibration scale (0.01)": 0.01}
+STARTUP = ["-m", "sim", "population.scale=1.0", "runs=1"]  # the command, in a fresh process
 ENSEMBLE = (0.01, 32)  # scale, members: this tree's benchmarks/ensemble_run.py on either tree
 BUDGET = 1.10  # after / before at most
 
@@ -60,13 +62,47 @@ def ensemble_run(tree: Path, timeout: float) -> dict:
             "peak_rss_mb": res.peak_rss_mb}
 
 
+def startup_run(tree: Path, work: Path, cache: Path, timeout: float) -> dict:
+    """A fresh `python -m sim population.scale=1.0 runs=1` of `tree`, its outputs written to a
+    folder under `work` (removed after) and its worlds cached in `cache`."""
+    folder = work / f"run-{len(list(work.glob('run-*')))}"
+    res = run_child([*STARTUP, f"hydra.run.dir={folder}"], timeout=timeout,
+                    env={"PYTHONPATH": str(tree), "SIM_WORLD_CACHE": str(cache)}, cwd=tree,
+                    reports=False)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"wall_s": res.wall_s, "cpu_s": res.user_s + res.sys_s,
+            "peak_rss_mb": res.peak_rss_mb}
+
+
+def startup_before_after(before_tree: Path, repeats: int, timeout: float, log=print) -> dict:
+    """The command's fresh start-up before and after, interleaved: a first run of this tree
+    with an empty world cache, then `repeats` runs of each with this tree's cache warm."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work, cache = Path(tmp) / "runs", Path(tmp) / "world_cache"
+        work.mkdir()
+        cold = startup_run(ROOT, work, cache, timeout)
+        log(f"start-up after, empty world cache: wall {cold['wall_s']:.2f} s")
+        runs: dict[str, list[dict]] = {"before": [], "after": []}
+        for i in range(repeats):
+            for side, tree in (("before", before_tree), ("after", ROOT)):
+                runs[side].append(startup_run(tree, work, cache, timeout))
+                log(f"start-up {side} {i + 1}/{repeats}: wall {runs[side][-1]['wall_s']:.2f} s, "
+                    f"peak {runs[side][-1]['peak_rss_mb']:.0f} MiB")
+    row = {side: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+           for side, rs in runs.items()}
+    row.update(runs=repeats, after_empty_cache=cold, command="python -m " + " ".join(STARTUP[1:]))
+    return row
+
+
 def before_after(baseline: str, repeats_full: int, repeats_cal: int,
-                 timeout: float = 1800.0, log=print, repeats_ensemble: int = 1) -> dict:
-    """Medians of `run_s`, wall time and peak memory, before (baseline) and after (this tree)."""
+                 timeout: float = 1800.0, log=print, repeats_ensemble: int = 1,
+                 before_tree: Path | None = None) -> dict:
+    """Medians of `run_s`, wall time and peak memory, before (baseline) and after (this tree);
+    the baseline's tree is exported from git unless given."""
     repeats = {1.0: repeats_full, 0.01: repeats_cal}
     out: dict = {"baseline": baseline, "scales": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        before_tree = export(baseline, Path(tmp))
+        before_tree = before_tree or export(baseline, Path(tmp))
         for label, scale in SCALES.items():
             runs: dict[str, list[dict]] = {"before": [], "after": []}
             for i in range(repeats[scale]):
@@ -94,6 +130,7 @@ def before_after(baseline: str, repeats_full: int, repeats_cal: int,
         for key in ("run_s", "run_cpu_s", "wall_s", "cpu_s"):
             row[f"ratio_{key}"] = row["after"][key] / row["before"][key]
         out["scales"][label] = row
+        out["startup"] = startup_before_after(before_tree, repeats_full, timeout, log)
     return out
 
 
@@ -117,7 +154,22 @@ def markdown(result: dict) -> str:
     lines += ["", f"Slowest ratio of model.run()'s CPU time {worst:.2f}: "
               + ("within" if worst <= BUDGET else "OUTSIDE")
               + f" the budget of {BUDGET:.2f}.", ""]
+    if "startup" in result:
+        lines += startup_markdown(result["startup"])
     return "\n".join(lines)
+
+
+def startup_markdown(s: dict) -> list[str]:
+    b, a, cold = s["before"], s["after"], s["after_empty_cache"]
+    return [f"### Start-up: a fresh `{s['command']}` (outputs written, medians of {s['runs']})",
+            "", "| | wall s | CPU s | peak MiB |", "| --- | --- | --- | --- |",
+            f"| before | {b['wall_s']:.2f} | {b['cpu_s']:.2f} | {b['peak_rss_mb']:.0f} |",
+            f"| after, world cached | {a['wall_s']:.2f} (×{a['wall_s'] / b['wall_s']:.2f}) | "
+            f"{a['cpu_s']:.2f} (×{a['cpu_s'] / b['cpu_s']:.2f}) | {a['peak_rss_mb']:.0f} |",
+            f"| after, empty world cache (one run) | {cold['wall_s']:.2f} | {cold['cpu_s']:.2f} "
+            f"| {cold['peak_rss_mb']:.0f} |", "",
+            "CPU and peak memory as `wait4` reports them for the command's process (before, "
+            "the run went to a worker process; after, it runs in the command's process).", ""]
 
 
 def main(argv: list[str] | None = None) -> None:

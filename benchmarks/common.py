@@ -40,8 +40,10 @@ def emit(data: dict) -> None:
 
 
 def run_child(args: list[str], timeout: float | None = None,
-              env: dict | None = None, cwd: Path | None = None) -> ChildResult:
-    """Run `python ARGS` in a fresh process; return its report, wall time and peak RSS."""
+              env: dict | None = None, cwd: Path | None = None,
+              reports: bool = True) -> ChildResult:
+    """Run `python ARGS` in a fresh process; return its report (`reports=False`: a command
+    that prints none, data {}), wall time and peak RSS."""
     cmd = [sys.executable, *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
@@ -64,10 +66,10 @@ def run_child(args: list[str], timeout: float | None = None,
     if proc.returncode != 0:
         tail = "\n".join(stderr.splitlines()[-25:])
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{tail}")
-    reports = [line[len(MARKER):] for line in stdout.splitlines() if line.startswith(MARKER)]
-    if not reports:
+    lines = [line[len(MARKER):] for line in stdout.splitlines() if line.startswith(MARKER)]
+    if reports and not lines:
         raise RuntimeError(f"{' '.join(cmd)} reported nothing:\n{stdout[-2000:]}")
-    return ChildResult(data=json.loads(reports[-1]), wall_s=wall,
+    return ChildResult(data=json.loads(lines[-1]) if lines else {}, wall_s=wall,
                        peak_rss_mb=usage.ru_maxrss / 1024.0, user_s=usage.ru_utime,
                        sys_s=usage.ru_stime)
 

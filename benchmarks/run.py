@@ -14,8 +14,11 @@ kernel's accounting of that process):
    plain Mesa agents (benchmarks/plain_mesa.py), and this project; agent-days per second and
    ratios;
 5. ensembles: members per second and CPU-seconds per member at `--ensemble-scales` for B in
-   `--ensemble-sizes` (benchmarks/ensemble_bench.py);
-6. a cProfile of one full-scale run (benchmarks/profile.py -> benchmarks/profile.txt).
+   `--ensemble-sizes` (benchmarks/ensemble_bench.py), each cell also on `--baseline`'s tree;
+6. before and after against `--baseline` (BENCH_BASELINE, default main), interleaved: the
+   full-scale and calibration-scale runs, 32 members at 0.01, and the fresh start-up of
+   `python -m sim population.scale=1.0 runs=1` (benchmarks/before_after.py);
+7. a cProfile of one full-scale run (benchmarks/profile.py -> benchmarks/profile.txt).
 
 Writes benchmarks/results.md, benchmarks/results.json and results/benchmarks/scaling.png, and
 prints the table. Repeats can also be set with the environment variables BENCH_REPEATS_FULL,
@@ -176,18 +179,21 @@ def run_all(args: argparse.Namespace) -> dict:
     if args.compare_scale is None:
         args.compare_scale = comparison_scale(results["calibration"], args.flee_agents)
     results["comparison"] = compare(args)
+    from before_after import before_after, export
     from ensemble_bench import ensemble_grid
 
     if args.quick:
         args.ensemble_scales, args.ensemble_sizes = (0.001,), (1, 3)
-    results["ensemble"] = ensemble_grid(args.ensemble_scales, args.ensemble_sizes,
-                                        args.ensemble_budget, args.timeout, log=log)
-    if args.baseline:
-        from before_after import before_after
-
-        results["before_after"] = before_after(args.baseline, max(1, args.repeats_full),
-                                               max(1, min(args.repeats_cal, 5)),
-                                               args.timeout, log=log)
+    with tempfile.TemporaryDirectory() as tmp:  # the baseline's tree, for both comparisons
+        baseline_tree = export(args.baseline, Path(tmp)) if args.baseline else None
+        results["ensemble"] = ensemble_grid(args.ensemble_scales, args.ensemble_sizes,
+                                            args.ensemble_budget, args.timeout, log=log,
+                                            baseline_tree=baseline_tree)
+        if args.baseline:
+            results["before_after"] = before_after(args.baseline, max(1, args.repeats_full),
+                                                   max(1, min(args.repeats_cal, 5)),
+                                                   args.timeout, log=log,
+                                                   before_tree=baseline_tree)
     results["raw_runs"] = {str(k): v for k, v in groups.items()}
     results["load_average_end"] = os.getloadavg()
     results["sim_sha256_end"] = code_fingerprint()
@@ -418,7 +424,7 @@ def write_outputs(results: dict, args: argparse.Namespace) -> str:
     if "ensemble" in results:
         from ensemble_bench import markdown as ensemble_markdown
 
-        lines += [ensemble_markdown(results["ensemble"])]
+        lines += [ensemble_markdown(results["ensemble"], args.baseline)]
     if "before_after" in results:
         from before_after import markdown as before_after_markdown
 

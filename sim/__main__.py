@@ -168,7 +168,8 @@ if __name__ == "__main__":
     except InputError as err:
         print(f"invalid input: {err}{policies_hint(str(err))}", file=sys.stderr)
         sys.exit(INPUT_ERROR_EXIT)
-    start_loky_workers_watching_their_parent()  # a multirun's workers (hydra-joblib-launcher)
+    if any(a in ("-m", "--multirun") for a in sys.argv[1:]):  # as preflight tells a sweep
+        start_loky_workers_watching_their_parent()  # its workers (hydra-joblib-launcher)
     main()
     # after a multirun: non-zero when a job failed (its results are in sweep_summary.csv)
     sys.exit(SweepSummary.exit_code())

@@ -75,11 +75,14 @@ def _groups(members: Sequence[Member]) -> list[list[int]]:
 def _run_ensemble(members: Sequence[Member], until: int | None,
                   cap_departures: float | None) -> list[MemberRun]:
     from sim.engine import Ensemble
-    from sim.model import departures_above
 
     ensemble = Ensemble([m.config for m in members], worlds=[m.world for m in members])
-    stop = None if cap_departures is None else departures_above(np.array(
-        [cap_departures * m.config.population.scale for m in members]))
+    stop = None
+    if cap_departures is not None:
+        from sim.model import departures_above  # the single-run model (and Mesa) only then
+
+        stop = departures_above(np.array(
+            [cap_departures * m.config.population.scale for m in members]))
     ensemble.run(until=until, stop=stop)
     return [MemberRun(results_of(ensemble, i), bool(ensemble.stopped_early[i]))
             for i in range(len(members))]

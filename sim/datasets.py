@@ -21,12 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
-import pandera.pandas as pa
 
 from sim.errors import DataError
+
+if TYPE_CHECKING:  # pandera only to check tables as they are read (a cached world reads none)
+    import pandera.pandas as pa
 
 __all__ = ["FILES", "Tables", "default_data_dir", "load_tables", "table_schema"]
 
@@ -389,6 +391,8 @@ def _bound_text(col: Col) -> str:
 
 def _column_checks(col: Col) -> list[pa.Check]:
     """The column's domain as pandera checks; each check's error is the message's bound."""
+    import pandera.pandas as pa
+
     if col.kind == "enum":
         return [pa.Check.isin(list(col.choices),
                               error=f"expected one of {list(col.choices)}")]
@@ -407,6 +411,8 @@ def _column_checks(col: Col) -> list[pa.Check]:
 @cache
 def table_schema(spec: FileSpec) -> pa.DataFrameSchema:
     """The pandera schema of one file: typed columns with their domains, and its row rules."""
+    import pandera.pandas as pa
+
     dtypes = {"int": "int64", "float": "float64"}
     columns = {c.name: pa.Column(dtypes.get(c.kind), checks=_column_checks(c), nullable=False)
                for c in spec.columns}
@@ -417,6 +423,8 @@ def table_schema(spec: FileSpec) -> pa.DataFrameSchema:
 
 def _check_schema(frame: pd.DataFrame, spec: FileSpec) -> None:
     """Validate a typed table (indexed by data row) and report its first failure."""
+    import pandera.pandas as pa
+
     try:
         table_schema(spec).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:

@@ -54,37 +54,63 @@ def categorical_draws(weights: np.ndarray, counts: np.ndarray, row_member: np.nd
     rounding, and the draws, are the same. Returns (row, category) of every draw, member by
     member, each member's rows in order; rows with zero weight must have zero count.
     """
+    drawn = np.flatnonzero(counts)
+    return drawn_rows_categories(weights[drawn], counts[drawn], row_member,
+                                 row_numbers(row_member, len(streams))[drawn], drawn, streams,
+                                 stream)
+
+
+def row_numbers(row_member: np.ndarray, n_members: int) -> np.ndarray:
+    """Each row's position among its member's rows (0, 1, ... in the order they appear)."""
+    if n_members == 1:
+        return np.arange(len(row_member))
+    order = np.argsort(row_member, kind="stable")
+    starts = np.cumsum(np.bincount(row_member, minlength=n_members)) - np.bincount(
+        row_member, minlength=n_members)
+    numbers = np.empty(len(row_member), dtype=np.int64)
+    numbers[order] = np.arange(len(row_member)) - starts[row_member[order]]
+    return numbers
+
+
+def drawn_rows_categories(weights: np.ndarray, counts: np.ndarray, row_member: np.ndarray,
+                          row_number: np.ndarray, rows: np.ndarray,
+                          streams: Sequence[dict[str, np.random.Generator]],
+                          stream: str) -> tuple[np.ndarray, np.ndarray]:
+    """`categorical_draws` given only the rows that draw (counts > 0): `weights` and `counts`
+    of those rows, their place `rows` in the full table (and `row_member[rows]` their members),
+    and `row_number` each one's position among all its member's rows, drawn or not.
+
+    A row that draws nothing takes no uniform, and its shares are never compared with one: the
+    searchsorted table holds only the drawing rows, each offset by its own row number as in the
+    full table, so every comparison, and so every category, is the one the full table gives
+    (a uniform that rounds up to the next row's start is clamped to the last category in both).
+    """
     n_rows, n_cat = weights.shape
-    if n_rows == 0 or counts.sum() == 0:
+    if n_rows == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     cumulative = np.cumsum(weights, axis=1)
     totals = cumulative[:, -1:]
     shares = cumulative / np.where(totals > 0, totals, 1.0)
+    shares += row_number[:, None]
+    member = row_member[rows]
     if len(streams) == 1:  # the ensemble of one: its rows in order, no copies
         local = np.repeat(np.arange(n_rows), counts)
-        shares += np.arange(n_rows)[:, None]
-        position = np.searchsorted(shares.ravel(), local + streams[0][stream].random(len(local)),
-                                   side="right")
-        return local, np.minimum(position - local * n_cat, n_cat - 1)
-    order = np.argsort(row_member, kind="stable")
-    per = np.bincount(row_member, minlength=len(streams))
+        position = np.searchsorted(shares.ravel(), row_number[local]
+                                   + streams[0][stream].random(len(local)), side="right")
+        return rows[local], np.minimum(position - local * n_cat, n_cat - 1)
+    order = np.argsort(member, kind="stable")
+    per = np.bincount(member, minlength=len(streams))
     rows_out, cats_out = [], []
     start = 0
     for m in np.flatnonzero(per):
         rows_m = order[start: start + per[m]]
         start += per[m]
-        counts_m = counts[rows_m]
-        total = int(counts_m.sum())
-        if total == 0:
-            continue
-        local = np.repeat(np.arange(len(rows_m)), counts_m)
-        table = (shares[rows_m] + np.arange(len(rows_m))[:, None]).ravel()
-        position = np.searchsorted(table, local + streams[m][stream].random(total),
-                                   side="right")
-        rows_out.append(rows_m[local])
+        local = np.repeat(np.arange(len(rows_m)), counts[rows_m])
+        table = shares[rows_m].ravel()
+        position = np.searchsorted(table, row_number[rows_m][local]
+                                   + streams[m][stream].random(len(local)), side="right")
+        rows_out.append(rows[rows_m[local]])
         cats_out.append(np.minimum(position - local * n_cat, n_cat - 1))
-    if not rows_out:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(rows_out), np.concatenate(cats_out)
 
 
@@ -105,3 +131,13 @@ def logit_choice(utilities: np.ndarray, row_member: np.ndarray,
     result = np.full(n_rows, -1, dtype=np.int64)
     result[rows] = choice
     return result
+
+
+def binomial_where_drawn(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """`rng.binomial(n, p)` drawn only where n != 0 and p != 0: numpy returns 0 there without
+    taking a random number (`random_binomial` in numpy's distributions.c), so the draws, and
+    the stream after them, are those of the full call (tests/test_draws_identity.py)."""
+    out = np.zeros(n.shape, dtype=np.int64)
+    cells = np.flatnonzero((n != 0) & (p != 0))
+    out.flat[cells] = rng.binomial(n.ravel()[cells], p.ravel()[cells])
+    return out

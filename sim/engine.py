@@ -27,17 +27,16 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from sim.behaviour import logsumexp_rows
 from sim.border import pick_served_by_member, serve_queues_by_member
+from sim.choice import HOME, DayChoice, choose_exits
 from sim.config import SimConfig
-from sim.draws import categorical_draws, logit_choice, per_member, uniforms
+from sim.draws import binomial_where_drawn, categorical_draws, per_member, uniforms
 from sim.ensemble_state import MemberArrays, stack_members
 from sim.member import MemberSetup, dates_of, same_geometry, setup_member
-from sim.network import AIR, World, build_world
+from sim.network import AIR, World
 from sim.population import People, State, make_strata
 from sim.record import new_records
-
-STAY, HOME = -1, -2  # outcomes of a choice that are not an exit
+from sim.world_cache import load_world
 
 
 class Ensemble:
@@ -62,7 +61,7 @@ class Ensemble:
             if w is None:
                 key = repr(c.network)
                 if key not in built_for:
-                    built_for[key] = build_world(c.network)
+                    built_for[key] = load_world(c.network)
                 worlds[i] = built_for[key]
         built = worlds[0]
         for w in worlds:
@@ -72,9 +71,10 @@ class Ensemble:
         self.n_days = (self.end_date - self.start_date).days + 1
         self.strata = make_strata(list(first.population.age_bands))
         policies: dict = {}
-        self.setups: list[MemberSetup] = [
-            setup_member(c, s, w, self.strata, policies)
-            for c, s, w in zip(configs, seeds, worlds, strict=True)]
+        with one_blas_thread():  # a small product per member (its reference accessibility)
+            self.setups: list[MemberSetup] = [
+                setup_member(c, s, w, self.strata, policies)
+                for c, s, w in zip(configs, seeds, worlds, strict=True)]
         self.tables, self.records = new_records(self.start_date, self.n_days, built,
                                                 len(configs))
         self.member_ids = np.arange(len(configs))  # position in the batch -> member number
@@ -82,6 +82,7 @@ class Ensemble:
         self.streams = [s.streams for s in self.setups]
         self.people = People(capacity=max(1024, int(self.p.initial_home.sum() * 0.03)))
         self.day = 0
+        self._strata_kept: tuple | None = None  # see _strata_utilities
         self.runtime_seconds = 0.0
         self.stopped_early = np.zeros(len(configs), dtype=bool)
         self.state_counts = np.zeros((len(configs), len(State) + 1), dtype=np.int64)
@@ -97,13 +98,9 @@ class Ensemble:
             stop: Callable[[Ensemble], np.ndarray] | None = None) -> None:
         """Simulate up to and including day index `until` (the whole horizon if None); after
         each day, members for which `stop(self)` ([B] bool) is true stop early."""
-        from threadpoolctl import threadpool_limits
-
         started = time.perf_counter()
         last = self.n_days - 1 if until is None else min(int(until), self.n_days - 1)
-        # the matrices are small: BLAS threads only contend (20 ms instead of 0.1 ms a product
-        # on a busy two-core machine), and batches already run one process per core
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             while self.day <= last and self.size:
                 self.step()
                 if stop is not None:
@@ -122,17 +119,13 @@ class Ensemble:
         b = np.arange(self.size)
         exit_u = p.static_exit_utility - p.beta_wait[:, None] * p.wait_estimate[b, known]
         pol = p.policy_today(t)
-        draft_known = p.policy_on("draft_probability", known)
-        stratum_u = p.money_utility - p.beta_draft[:, None, None] * (
-            p.eligible[None, :, None] * draft_known[:, None, :])
-        available = p.available(t)
+        stratum_u, available, stratum_w = self._strata_utilities(t, known)
         region_w = p.exp_node_regions * np.exp(exit_u)[:, None, :]
         local_only = pol["local_only"]
         if local_only.any():
             barred = local_only[:, None, :] & self._other_region[None, :, :]
             region_w = np.where(barred, 0.0, region_w)
-        stratum_w = np.where(available, np.exp(stratum_u), 0.0)
-        choice = (exit_u, stratum_u, available, pol)
+        choice = DayChoice(exit_u, stratum_u, available, pol)
         self._decide_and_depart(t, region_w, stratum_w)
         self._replan_travellers(t, choice)
         self._arrive(t, choice)
@@ -141,6 +134,24 @@ class Ensemble:
         self._move_abroad(t)
         self._record_end_of_day(t)
         self.day += 1
+
+    def _strata_utilities(self, t: int, known: np.ndarray) -> tuple[np.ndarray, ...]:
+        """[B, S, G] each stratum's utility of each exit, whether he may use it, and the
+        weight exp(utility) where he may (0 elsewhere). They change only when a policy does:
+        yesterday's arrays are kept while the draft probabilities as known and the exits
+        available are the same (the same arithmetic on the same inputs: the same floats)."""
+        p = self.p
+        draft_known = p.policy_on("draft_probability", known)
+        available = p.available(t)
+        kept = self._strata_kept
+        if (kept is not None and kept[0] is p and np.array_equal(kept[1], draft_known)
+                and np.array_equal(kept[2], available)):
+            return kept[3:]
+        stratum_u = p.money_utility - p.beta_draft[:, None, None] * (
+            p.eligible[None, :, None] * draft_known[:, None, :])
+        stratum_w = np.where(available, np.exp(stratum_u), 0.0)
+        self._strata_kept = (p, draft_known, available, stratum_u, available, stratum_w)
+        return stratum_u, available, stratum_w
 
     @property
     def _other_region(self) -> np.ndarray:  # [R, G] exits outside each home region (`local`)
@@ -227,9 +238,10 @@ class Ensemble:
         at_risk = hazard * exposure[sel][:, None, None]
         p_leave = p.leave_probability(at_risk, p.cumulative_hazard[sel], act)
         p.cumulative_hazard[sel] += at_risk
-        leaving = np.empty_like(p.at_home[sel])
+        leaving = np.zeros_like(p.at_home[sel])
         for i, m in enumerate(act):
-            leaving[i] = self.streams[m]["departures"].binomial(p.at_home[m], p_leave[i])
+            leaving[i] = binomial_where_drawn(self.streams[m]["departures"], p.at_home[m],
+                                              p_leave[i])
         left = leaving.sum(axis=2)
         p.remember_departures(left, act)
         cells_b, cells_r, cells_s = np.nonzero(leaving)
@@ -257,7 +269,7 @@ class Ensemble:
         self.tables["region"]["departures"][self.member_ids[act], t] = left
 
     # ---- 3. and re-routing in general ---------------------------------------------------------
-    def _usable(self, idx: np.ndarray, t: int, choice: tuple) -> np.ndarray:
+    def _usable(self, idx: np.ndarray, t: int, choice: DayChoice) -> np.ndarray:
         """Whether each individual may still use the exit he is heading for or queuing at."""
         people, pol = self.people, choice[3]
         member, gate = people.member[idx], people.gate[idx]
@@ -267,56 +279,16 @@ class Ensemble:
             ok &= ~local_only | (self.world.gate_region[gate] == people.region[idx])
         return ok
 
-    def _choose(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: tuple,
+    def _choose(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: DayChoice,
                 stay_utility: np.ndarray | None = None) -> np.ndarray:
-        """Each individual picks an exit reachable from his node, or going home, or (when
-        `stay_utility` is given) staying in the queue he is in. Returns the exit, HOME or STAY.
+        """Each individual's new exit, HOME or STAY (`sim.choice.choose_exits`)."""
+        people = self.people
+        return choose_exits(people.member[idx].astype(np.int64),
+                            people.stratum[idx].astype(np.int64),
+                            people.region[idx].astype(np.int64), from_nodes, choice, self.p,
+                            self.world, self.streams, self.strata.size, stay_utility)
 
-        Exact nested form of the flat logit: individuals sharing (member, node, stratum, home
-        region) share the exits' utilities, so each group's logsum is computed once; a man first
-        draws among {switch, home, stay} (switch with the group's logsum as utility), then
-        switchers draw their exit from the group's shares.
-        """
-        exit_u, stratum_u, available, pol = choice
-        people, p, w = self.people, self.p, self.world
-        n_strata, n_regions, n_nodes = self.strata.size, w.n_regions, w.travel_days.shape[0]
-        member = people.member[idx].astype(np.int64)
-        stratum, home = people.stratum[idx].astype(np.int64), people.region[idx].astype(np.int64)
-        key = (((member * n_nodes + from_nodes) * n_strata + stratum) * n_regions + home)
-        groups, group_of = np.unique(key, return_inverse=True)
-        g_home = groups % n_regions
-        g_stratum = (groups // n_regions) % n_strata
-        g_node = (groups // (n_regions * n_strata)) % n_nodes
-        g_member = groups // (n_regions * n_strata * n_nodes)
-        one = self.size == 1  # the ensemble of one: broadcast rather than gather
-        u = (p.neg_beta_time[g_member][:, None] * w.travel_days[g_node]
-             + (exit_u[0][None, :] if one else exit_u[g_member])
-             + stratum_u[g_member, g_stratum])
-        ok = available[g_member, g_stratum]
-        local_only = pol["local_only"][0][None, :] if one else pol["local_only"][g_member]
-        if local_only.any():
-            ok = ok & ~(local_only & (g_home[:, None] != w.gate_region[None, :]))
-        u = np.where(ok, u, -np.inf)
-        if stay_utility is not None:  # staying is its own option, not a switch to the same exit
-            u[np.arange(len(groups)), g_node - n_regions] = -np.inf
-        switch_u = logsumexp_rows(u)
-        options = [switch_u[group_of], p.home_utility[member]]
-        if stay_utility is not None:
-            options.append(stay_utility)
-        top = logit_choice(np.stack(options, axis=1), member, self.streams, "reconsider")
-        result = np.where(top == 1, HOME, STAY)
-        switching = np.flatnonzero(top == 0)
-        counts = np.bincount(group_of[switching], minlength=len(groups))
-        finite = np.isfinite(u)
-        weights = np.where(finite, np.exp(u - np.where(np.isfinite(switch_u), switch_u,
-                                                       0.0)[:, None]), 0.0)
-        _, exits = categorical_draws(weights, counts, g_member, self.streams, "reconsider")
-        # draws come member by member, each member's groups in order: the switchers likewise
-        order = np.lexsort((group_of[switching], member[switching]))
-        result[switching[order]] = exits
-        return result
-
-    def _reroute(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: tuple) -> None:
+    def _reroute(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: DayChoice) -> None:
         """Choose a new exit from `from_nodes` (regions or exit sites), or go home."""
         if len(idx) == 0:
             return
@@ -345,7 +317,7 @@ class Ensemble:
     def _site_node(self, gate: np.ndarray) -> np.ndarray:
         return self.world.n_regions + gate.astype(np.int64)
 
-    def _replan_travellers(self, t: int, choice: tuple) -> None:
+    def _replan_travellers(self, t: int, choice: DayChoice) -> None:
         """People on the way to an exit that closed, or now bars them, re-plan from home."""
         people, n_g, pol = self.people, self.world.n_gates, choice[3]
         state = people.view("state")
@@ -364,7 +336,7 @@ class Ensemble:
         self.p.normal_queue[closed_gates] = 0
 
     # ---- 4. arrivals --------------------------------------------------------------------------
-    def _arrive(self, t: int, choice: tuple) -> None:
+    def _arrive(self, t: int, choice: DayChoice) -> None:
         people, pol, n_g = self.people, choice[3], self.world.n_gates
         state, t_arrive = people.view("state"), people.view("t_arrive")
         arriving = np.flatnonzero((state == State.TRAVELLING) & (t_arrive < t + 1))
@@ -402,7 +374,7 @@ class Ensemble:
         return self._bincount(people.member[queued], cohort, n_g * (hi - lo)).reshape(
             self.size, n_g, hi - lo)
 
-    def _reconsider_queues(self, t: int, choice: tuple) -> None:
+    def _reconsider_queues(self, t: int, choice: DayChoice) -> None:
         people, p = self.people, self.p
         queued = np.flatnonzero(people.view("state") == State.QUEUED)
         member = people.member[queued]
@@ -427,7 +399,7 @@ class Ensemble:
         self._travel(thinking[switch], nodes[switch], picked[switch], t)
 
     # ---- 6.-7. ordinary traffic and service --------------------------------------------------
-    def _serve(self, t: int, choice: tuple) -> None:
+    def _serve(self, t: int, choice: DayChoice) -> None:
         w, people, p, pol = self.world, self.people, self.p, choice[3]
         n_g, size = w.n_gates, self.size
         normal_today = (p.gate_normal * pol["normal_factor"] * pol["open"] * p.scale[:, None]
@@ -586,6 +558,15 @@ class Ensemble:
         self._record("region", "at_home", t, p.at_home.sum(axis=2))
         counts = self._bincount(member, state.astype(np.int64), len(State) + 1)
         self.state_counts[self.member_ids] = counts
+
+
+def one_blas_thread():
+    """A context in which BLAS uses one thread. The engine's matrices are small: BLAS threads
+    only contend (20 ms instead of 0.1 ms a product on a busy two-core machine), and batches
+    already run one process per core."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def power_by_member(values: np.ndarray, exponents: np.ndarray) -> np.ndarray:

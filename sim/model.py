@@ -15,8 +15,9 @@ import mesa
 import numpy as np
 
 from sim.agents import CountryAgent, ExitAgent, RegionAgent, make_collector
+from sim.choice import HOME, STAY
 from sim.config import SimConfig, load_config, to_sim_config
-from sim.engine import HOME, STAY, Ensemble
+from sim.engine import Ensemble
 from sim.member import STREAMS, random_streams
 from sim.member_view import MemberView
 from sim.network import World

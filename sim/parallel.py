@@ -129,18 +129,21 @@ def run_many[T, R](func: Callable[[T], R], items: Sequence[T],
     """`[func(item) for item in items]` on the configured backend, in the order of `items`.
 
     `func` and the items must pickle (a module-level function, dataclass configs)."""
-    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     par = as_parallel_config(parallel)
     results: list[Any] = [None] * len(items)
     with tqdm(total=len(items), desc=desc, unit="run", disable=not progress) as bar:
-        if par.backend == "sequential" or (par.backend == "loky"
-                                           and effective_jobs(par.n_jobs) == 1):
+        # one job, or one process, on this machine: run here rather than start a worker
+        # (a process, its imports and its own world)
+        if par.backend == "sequential" or (par.backend == "loky" and (
+                effective_jobs(par.n_jobs) == 1 or len(items) == 1)):
             for i, item in enumerate(items):
                 results[i] = func(item)
                 bar.update()
             return results
+        from joblib import Parallel, delayed
+
         with _backend(par) as kwargs:
             if par.backend != "loky":  # the cluster backends return a list, in order
                 results = Parallel(**kwargs)(delayed(func)(item) for item in items)
@@ -248,11 +251,13 @@ def world_for(network: NetworkConfig) -> World:
     small run. Capacity and traffic factors - what posterior particles and sensitivity samples
     vary - are applied to the cached world, not rebuilt."""
     from sim.network import build_world, scaled_world, unscaled
+    from sim.world_cache import cached_world
 
     geometry = unscaled(network)
     key = repr(geometry)
     if key not in _WORLDS:
         if len(_WORLDS) > 4:  # sensitivity runs vary travel speeds too: keep memory bounded
             _WORLDS.clear()
-        _WORLDS[key] = build_world(geometry, tables_for(network.data_dir))
+        _WORLDS[key] = cached_world(
+            geometry, lambda: build_world(geometry, tables_for(network.data_dir)))
     return scaled_world(_WORLDS[key], network)

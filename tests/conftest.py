@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,6 +22,27 @@ settings.register_profile("quick", max_examples=25, deadline=None, print_blob=Tr
 settings.register_profile("long", deadline=None, print_blob=True, suppress_health_check=_SLOW_OK,
                           max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "400")))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
+
+
+def pytest_configure(config) -> None:
+    """Built worlds are cached in a temporary folder of this test session (and of the
+    commands it starts), never in the user's cache (sim/world_cache.py)."""
+    from sim.world_cache import CACHE_ENV
+
+    folder = tempfile.mkdtemp(prefix="sim-world-cache-")
+    config._world_cache = (folder, os.environ.get(CACHE_ENV))
+    os.environ[CACHE_ENV] = folder
+
+
+def pytest_unconfigure(config) -> None:
+    from sim.world_cache import CACHE_ENV
+
+    folder, before = config._world_cache
+    shutil.rmtree(folder, ignore_errors=True)
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -38,3 +38,17 @@ def test_the_ensemble_workload_runs():
     out = workload("ensemble_run.py", "--scale", "0.001", "--members", "3", "--batch-size", "2")
     assert out["members"] == 3 and out["cpu_s_per_member"] > 0
     assert out["left_russia_mean"] > 0
+
+
+def test_the_ensemble_grid_runs_each_cell_before_and_after(monkeypatch):
+    """benchmarks/ensemble_bench.py with a baseline tree (here this tree itself): every cell
+    measured on both, and the table gives their ratio."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    from ensemble_bench import ensemble_grid, markdown
+
+    cells = ensemble_grid((0.001,), (1, 2), budget_s=60.0, timeout=300.0, log=lambda m: None,
+                          baseline_tree=ROOT)
+    assert [c["members"] for c in cells] == [1, 2]
+    assert all(c["before"]["cpu_s_per_member"] > 0 for c in cells)
+    table = markdown(cells, "main")
+    assert table.count("| ×") == 2 and "against `main`" in table
