@@ -275,8 +275,7 @@ def fold_jobs(cfg: DictConfig, folds: list[Fold]) -> list[FoldJob]:
             "destination_discrepancy=null",
             f"model_overrides={model_overrides}"])
         eval_cfg.parameters = cal_cfg.parameters  # a variant's parameters too
-        jobs.append(FoldJob(fold, cal_cfg, eval_cfg, folder / "evaluation",
-                            bool(cfg.get("rescore", False))))
+        jobs.append(FoldJob(fold, cal_cfg, eval_cfg, folder / "evaluation", bool(cfg.rescore)))
     return jobs
 
 

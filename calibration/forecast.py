@@ -92,9 +92,8 @@ class Discrepancy:
         if len(r) == 0:
             return cls(fitted_on=fitted_on)
 
-        def deviance(base2: float, growth: float) -> float:  # -2 log-likelihood + constant
-            var = m2 + base2 + growth * h + 1e-8
-            return float(np.sum(w * (np.log(var) + r**2 / var)))
+        def deviance(base2: float, growth: float) -> float:
+            return normal_deviance(r, m2 + base2 + growth * h, w)
 
         best = None
         for start in ((np.log(0.05), np.log(1e-4)), (np.log(0.3), np.log(1e-2)),
@@ -144,15 +143,19 @@ def fit_extra_sd(residuals: np.ndarray, known_sd: np.ndarray,
     if len(r) == 0:
         return 0.0
 
-    def deviance(extra2: float) -> float:  # -2 log-likelihood + constant
-        var = known2 + extra2 + 1e-8
-        return float(np.sum(w * (np.log(var) + r**2 / var)))
-
-    fitted = minimize_scalar(lambda log_s2: deviance(np.exp(log_s2)), bounds=(-25.0, 5.0),
-                             method="bounded")
-    if deviance(0.0) <= fitted.fun:
+    fitted = minimize_scalar(lambda log_s2: normal_deviance(r, known2 + np.exp(log_s2), w),
+                             bounds=(-25.0, 5.0), method="bounded")
+    if normal_deviance(r, known2, w) <= fitted.fun:
         return 0.0
     return float(np.sqrt(np.exp(fitted.x)))
+
+
+def normal_deviance(residuals: np.ndarray, variance: np.ndarray,
+                    weights: np.ndarray) -> float:
+    """-2 log-likelihood (+ a constant) of residuals ~ N(0, variance), weighted; the variance
+    floored so that a zero-spread row cannot dominate."""
+    var = variance + 1e-8
+    return float(np.sum(weights * (np.log(var) + residuals**2 / var)))
 
 
 def horizon_days(dates: list[dt.date | None], origin: dt.date) -> np.ndarray:
