@@ -45,13 +45,20 @@ class ReplenishmentABC:
     The state (particles, distances, generation, step, random generator) is saved after every
     sweep of Metropolis steps: an interrupted run resumes, and with the same settings gives the
     same particles as an uninterrupted one.
+
+    With `early_rejection`, `simulate` takes a third argument, the step's tolerance: a
+    simulation may then stop once its distance is certain to exceed it and return anything
+    whose distance exceeds it (`calibration.abc_reject`). Only the kept proposals' distances
+    are used, so the particles are the same as without.
     """
 
     def __init__(self, params: list[Param], distance: Callable[[list[np.ndarray]], np.ndarray],
                  simulate: Callable[[list[dict[str, float]], list[int]], list[np.ndarray]],
                  path: Path, n: int, alpha: float, c: float, min_acceptance: float,
-                 mcmc_scale: float | None, max_steps: int, seed: int) -> None:
+                 mcmc_scale: float | None, max_steps: int, seed: int,
+                 early_rejection: bool = False) -> None:
         self.params, self.distance_of, self.simulate_many = params, distance, simulate
+        self.early_rejection = early_rejection
         self.path, self.n, self.alpha, self.c = path, int(n), float(alpha), float(c)
         # Roberts, Gelman & Gilks' 2.38^2 / d unless told otherwise: Drovandi & Pettitt's 2 x the
         # covariance sends most proposals out of a bounded prior in 15 dimensions
@@ -113,9 +120,15 @@ class ReplenishmentABC:
     def values(self, z: np.ndarray) -> dict[str, float]:
         return {p.name: p.from_z(float(v)) for p, v in zip(self.params, z, strict=True)}
 
-    def _distances(self, zs: np.ndarray) -> np.ndarray:
+    def _distances(self, zs: np.ndarray, tolerance: float | None = None) -> np.ndarray:
+        """The proposals' distances; with a tolerance (and `early_rejection`), exact only
+        where they are within it."""
         seeds = [int(s) for s in self.rng.integers(1, 2**31 - 1, size=len(zs))]
-        sims = self.simulate_many([self.values(z) for z in zs], seeds)
+        values = [self.values(z) for z in zs]
+        if self.early_rejection and tolerance is not None:
+            sims = self.simulate_many(values, seeds, tolerance)
+        else:
+            sims = self.simulate_many(values, seeds)
         self.sims += len(zs)
         return self.distance_of(sims)
 
@@ -179,7 +192,7 @@ class ReplenishmentABC:
         while self.step < self.steps:
             proposal = self.reflect(self.z[idx] + self.rng.multivariate_normal(
                 np.zeros(len(self.params)), self.cov, size=len(idx), method="cholesky"))
-            rho = self._distances(proposal)
+            rho = self._distances(proposal, self.eps)
             ok = rho <= self.eps
             self.z[idx[ok]], self.rho[idx[ok]] = proposal[ok], rho[ok]
             self.accepted += int(ok.sum())
@@ -231,8 +244,9 @@ def run_abc(problem: Problem, cfg: DictConfig, parallel: ParallelConfig, work: P
     generation's simulations go to `parallel`'s backend at once."""
     a = cfg.abc
 
-    def simulate(values: list[dict[str, float]], seeds: list[int]) -> list[np.ndarray]:
-        jobs = [FitJob(problem, v, s) for v, s in zip(values, seeds, strict=True)]
+    def simulate(values: list[dict[str, float]], seeds: list[int],
+                 tolerance: float | None = None) -> list[np.ndarray]:
+        jobs = [FitJob(problem, v, s, tolerance) for v, s in zip(values, seeds, strict=True)]
         return run_batched(simulate_fit_batch, jobs, parallel, desc="ABC")
 
     def distance(sims: list[np.ndarray]) -> np.ndarray:
@@ -242,7 +256,7 @@ def run_abc(problem: Problem, cfg: DictConfig, parallel: ParallelConfig, work: P
                            n=int(a.particles), alpha=float(a.alpha), c=float(a.c),
                            min_acceptance=float(a.min_acceptance),
                            mcmc_scale=a.mcmc_scale, max_steps=int(a.max_steps),
-                           seed=int(a.seed))
+                           seed=int(a.seed), early_rejection=True)
     if abc.generation or len(abc.z):
         log.info("ABC: resuming at generation %d (%d simulations, %.1f min so far)",
                  abc.generation, abc.sims, abc.seconds / 60)

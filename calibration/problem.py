@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,13 +29,14 @@ from calibration.observe import (
 from calibration.parameters import DEFAULT_PPV, OBS_PREFIX, Param, get_field
 from calibration.paths import project_path
 from calibration.scores import loss
-from sim.batch import Member, run_members
+from sim.batch import Member, MemberStop, run_members
 from sim.config import SimConfig, load_config, parse_datetime
 from sim.dotted import set_path
 from sim.network import World, build_world, scaled_world, unscaled
 from sim.results import Results
 
-ABORTED = 1e9  # every target's value in a run stopped for exceeding `abort_departures`
+ABORTED = 1e9  # every target's value in a run stopped early: more than `abort_departures` men
+# left home, or the loss is certain to exceed the run's tolerance
 
 
 def neutral_world(cfg: SimConfig) -> World:
@@ -105,8 +107,13 @@ class Problem:
                   cap: float | None = None) -> list[tuple[Results, float, bool]]:
         """`run` for many (values, seed) pairs at once, stepped together (`run_members`)."""
         setups = [self.values_config(v, s, scale) for v, s in zip(values, seeds, strict=True)]
+        return self._run_setups(setups, until, cap)
+
+    def _run_setups(self, setups: list[tuple[SimConfig, World, float]], until: int | None,
+                    cap: float | None, stop: MemberStop | None = None
+                    ) -> list[tuple[Results, float, bool]]:
         runs = run_members([Member(cfg, world) for cfg, world, _ in setups], until=until,
-                           cap_departures=cap)
+                           cap_departures=cap, stop=stop)
         return [(run.results, ppv, run.stopped_early)
                 for run, (_, _, ppv) in zip(runs, setups, strict=True)]
 
@@ -123,16 +130,36 @@ class Problem:
         `abort_departures` stops early and returns ABORTED for every target."""
         return self.simulate_fit_batch([values], [seed])[0]
 
-    def simulate_fit_batch(self, values: Sequence[dict[str, float]],
-                           seeds: Sequence[int]) -> list[np.ndarray]:
-        """`simulate_fit` for many (values, seed) pairs, stepped together."""
+    def simulate_fit_batch(self, values: Sequence[dict[str, float]], seeds: Sequence[int],
+                           tolerances: Sequence[float | None] | None = None
+                           ) -> list[np.ndarray]:
+        """`simulate_fit` for many (values, seed) pairs, stepped together.
+
+        A run given a tolerance stops, and returns ABORTED, as soon as its fit loss is certain
+        to exceed it (`calibration.abc_reject`); then only whether its loss is within the
+        tolerance is exact, not the loss. Tolerances at or above an aborted run's own loss are
+        not used (the run would be kept if it were aborted later)."""
+        setups = [self.values_config(v, s) for v, s in zip(values, seeds, strict=True)]
+        usable = [math.inf if t is None or not self.aborted_loss > t else float(t)
+                  for t in (tolerances or [None] * len(setups))]
+        stop = None
+        if any(math.isfinite(t) for t in usable):
+            from calibration.abc_reject import BeyondTolerance
+
+            stop = BeyondTolerance(self, usable, [ppv for _, _, ppv in setups])
         out = []
-        for results, ppv, aborted in self.run_batch(values, seeds, until=self.fit_last_day,
-                                                    cap=self.abort_departures):
+        for results, ppv, aborted in self._run_setups(setups, self.fit_last_day,
+                                                      self.abort_departures, stop):
             out.append(np.full(len(self.fit_index), ABORTED) if aborted else
                        simulate_targets(self.fit_targets, results, self.geo, ppv,
                                         self.baseline_days))
         return out
+
+    @property
+    def aborted_loss(self) -> float:
+        """The fit loss of a run stopped early (ABORTED for every target; of `loss_kind`,
+        which may be set after the problem is made)."""
+        return self.fit_loss(np.full(len(self.fit_index), ABORTED))
 
     def fit_loss(self, simulated_fit: np.ndarray) -> float:
         """Loss of the `fit` targets' simulated values (as from `simulate_fit`)."""
@@ -191,6 +218,7 @@ class FitJob:
     problem: Problem
     values: dict[str, float]
     seed: int
+    tolerance: float | None = None  # a run certain to exceed it stops early (ABORTED)
 
 
 def simulate_fit(job: FitJob) -> np.ndarray:
@@ -201,4 +229,5 @@ def simulate_fit_batch(jobs: list[FitJob]) -> list[np.ndarray]:
     """A batch of `FitJob`s of one problem, stepped together (`sim.parallel.run_batched`)."""
     if not jobs:
         return []
-    return jobs[0].problem.simulate_fit_batch([j.values for j in jobs], [j.seed for j in jobs])
+    return jobs[0].problem.simulate_fit_batch([j.values for j in jobs], [j.seed for j in jobs],
+                                              [j.tolerance for j in jobs])

@@ -12,14 +12,22 @@ its own streams, so its results are those of its single run, whatever batch it i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.config import SimConfig
 from sim.network import World
 from sim.results import Results
+
+if TYPE_CHECKING:
+    from sim.engine import Ensemble
+
+# a stopping rule over batches: (the ensemble after a day, the indices in `run_members`'s
+# `members` of its running members) -> [running] bool, which of them stop now
+MemberStop = Callable[["Ensemble", np.ndarray], np.ndarray]
 
 BATCH_SIZE = 32  # members stepped together: CPU per member is flat from 10 to 40 (make bench),
 # memory grows with it
@@ -44,16 +52,20 @@ class MemberRun:
 
 def run_members(members: Sequence[Member], *, until: int | None = None,
                 cap_departures: float | None = None,
-                batch_size: int = BATCH_SIZE) -> list[MemberRun]:
+                batch_size: int = BATCH_SIZE,
+                stop: MemberStop | None = None) -> list[MemberRun]:
     """Run every member up to day index `until` (the whole horizon if None); a member stops
-    early once more than `cap_departures` men (real-population units) have left home.
+    early once more than `cap_departures` men (real-population units) have left home, or when
+    `stop` says so after a day (given the ensemble and the indices in `members` of its running
+    members: a member's figures up to that day are those of its whole run).
     Members are stepped together in ensembles of up to `batch_size`, grouped by their dates
     and geometry; the results come back in the members' order."""
     out: list[MemberRun | None] = [None] * len(members)
     for group in _groups(members):
         for start in range(0, len(group), batch_size):
             chunk = group[start: start + batch_size]
-            runs = _run_ensemble([members[i] for i in chunk], until, cap_departures)
+            runs = _run_ensemble([members[i] for i in chunk], until, cap_departures,
+                                 None if stop is None else _of_chunk(stop, chunk))
             for i, run in zip(chunk, runs, strict=True):
                 out[i] = run
     return out  # type: ignore[return-value]
@@ -72,17 +84,26 @@ def _groups(members: Sequence[Member]) -> list[list[int]]:
     return list(groups.values())
 
 
+def _of_chunk(stop: MemberStop, chunk: list[int]) -> Callable[[Ensemble], np.ndarray]:
+    """`stop` for an ensemble of the members `chunk` (indices in `run_members`'s list)."""
+    indices = np.asarray(chunk)
+    return lambda ensemble: stop(ensemble, indices[ensemble.member_ids])
+
+
 def _run_ensemble(members: Sequence[Member], until: int | None,
-                  cap_departures: float | None) -> list[MemberRun]:
+                  cap_departures: float | None,
+                  also_stop: Callable[[Ensemble], np.ndarray] | None = None) -> list[MemberRun]:
     from sim.engine import Ensemble
 
     ensemble = Ensemble([m.config for m in members], worlds=[m.world for m in members])
-    stop = None
+    stop = also_stop
     if cap_departures is not None:
         from sim.model import departures_above  # the single-run model (and Mesa) only then
 
-        stop = departures_above(np.array(
+        above = departures_above(np.array(
             [cap_departures * m.config.population.scale for m in members]))
+        stop = above if also_stop is None else (
+            lambda e: above(e) | also_stop(e))
     ensemble.run(until=until, stop=stop)
     return [MemberRun(results_of(ensemble, i), bool(ensemble.stopped_early[i]))
             for i in range(len(members))]
