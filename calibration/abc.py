@@ -247,7 +247,11 @@ def run_abc(problem: Problem, cfg: DictConfig, parallel: ParallelConfig, work: P
     def simulate(values: list[dict[str, float]], seeds: list[int],
                  tolerance: float | None = None) -> list[np.ndarray]:
         jobs = [FitJob(problem, v, s, tolerance) for v, s in zip(values, seeds, strict=True)]
-        return run_batched(simulate_fit_batch, jobs, parallel, desc="ABC")
+        # runs stopped early take unequal times: smaller batches, handed out as workers free
+        # up, keep every worker busy to the end of a step (CPU per member is flat from 5 to
+        # 32 members a batch at scale 0.01, benchmarks/profile_calibration.txt)
+        return run_batched(simulate_fit_batch, jobs, parallel, desc="ABC",
+                           batches_per_worker=1 if tolerance is None else 4)
 
     def distance(sims: list[np.ndarray]) -> np.ndarray:
         return np.array([problem.fit_loss(s) for s in sims])

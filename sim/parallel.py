@@ -160,11 +160,14 @@ def run_many[T, R](func: Callable[[T], R], items: Sequence[T],
 
 def run_batched[T, R](func: Callable[[list[T]], list[R]], items: Sequence[T],
                       parallel: ParallelConfig | int = -1, desc: str = "runs",
-                      progress: bool = False, batch_size: int | None = None) -> list[R]:
+                      progress: bool = False, batch_size: int | None = None,
+                      batches_per_worker: int = 1) -> list[R]:
     """`[r for batch in batches for r in func(batch)]`: the items cut into batches (each
-    worker's share, at most `batch_size` items; `sim.batch.BATCH_SIZE` if None), each batch a
-    job of `run_many`, the results in the items' order. `func` runs a whole batch at once
-    (`sim.batch.run_members`): the same items give the same results whatever the cut."""
+    worker's share, or a `batches_per_worker`-th of it, at most `batch_size` items;
+    `sim.batch.BATCH_SIZE` if None), each batch a job of `run_many`, the results in the items'
+    order. `func` runs a whole batch at once (`sim.batch.run_members`): the same items give
+    the same results whatever the cut. Several batches per worker keep both busy to the end
+    when items take unequal times (runs stopped early)."""
     from sim.batch import BATCH_SIZE
 
     if not items:
@@ -172,7 +175,8 @@ def run_batched[T, R](func: Callable[[list[T]], list[R]], items: Sequence[T],
     par = as_parallel_config(parallel)
     workers = 1 if par.backend == "sequential" else (
         effective_jobs(par.n_jobs) if par.backend == "loky" else max(par.n_jobs, 1))
-    size = max(1, min(batch_size or BATCH_SIZE, -(-len(items) // workers)))
+    size = max(1, min(batch_size or BATCH_SIZE,
+                      -(-len(items) // (workers * max(1, batches_per_worker)))))
     batches = [list(items[i: i + size]) for i in range(0, len(items), size)]
     done = run_many(func, batches, par, desc=desc, progress=progress)
     return [r for batch in done for r in batch]
