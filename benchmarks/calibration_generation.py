@@ -16,6 +16,7 @@ to `--out` so that two trees' generations can be compared.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -58,18 +59,16 @@ def main(argv: list[str] | None = None) -> None:
     def cpu_seconds() -> float:
         total = sum(me.cpu_times()[:2])
         for child in me.children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):  # a worker that just ended
                 total += sum(child.cpu_times()[:2])
-            except psutil.NoSuchProcess:
-                pass
         return total
 
     # start the workers (their imports, the problem's first unpickling) before the clock
     from calibration.problem import FitJob, simulate_fit_batch
     from sim.parallel import run_batched
 
-    warm = [FitJob(problem, {p.name: p.from_z(float(v)) for p, v in zip(params, z[i])}, i)
-            for i in range(2)]
+    warm = [FitJob(problem, {p.name: p.from_z(float(v))
+                             for p, v in zip(params, z[i], strict=True)}, i) for i in range(2)]
     run_batched(simulate_fit_batch, warm, ParallelConfig(n_jobs=args.jobs), batch_size=1)
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -243,7 +243,17 @@ class RouteChoice:
 
 
 def logsumexp_rows(u: np.ndarray) -> np.ndarray:
-    """log(sum(exp(u))) per row; -inf for rows with no finite entry."""
+    """log(sum(exp(u))) per row; -inf for rows with no finite entry.
+
+    Utilities are finite or -inf (unavailable): then the row's maximum is that of its finite
+    entries and exp(-inf) is 0, so no masks are needed (the same floats, in half the time);
+    rows with NaN or +inf take the masked path."""
+    top = u.max(axis=1) if u.shape[1] else np.full(len(u), -np.inf)
+    if not (np.isnan(top) | (top == np.inf)).any():
+        safe_top = np.where(np.isfinite(top), top, 0.0)
+        total = np.exp(u - safe_top[:, None]).sum(axis=1)
+        with np.errstate(divide="ignore"):
+            return np.where(total > 0, np.log(total) + safe_top, -np.inf)
     finite = np.isfinite(u)
     top = np.max(np.where(finite, u, -np.inf), axis=1)
     safe_top = np.where(np.isfinite(top), top, 0.0)
