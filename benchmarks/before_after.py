@@ -30,6 +30,7 @@ SCALES = {"full scale (1.0)": 1.0, "calibration scale (0.01)": 0.01}
 STARTUP = ["-m", "sim", "population.scale=1.0", "runs=1"]  # the command, in a fresh process
 ENSEMBLE = (0.01, 32)  # scale, members: this tree's benchmarks/ensemble_run.py on either tree
 BUDGET = 1.10  # after / before at most
+GENERATION_PARTICLES = "results/calibration/posterior.csv"  # a generation starts from these
 
 
 def export(ref: str, into: Path) -> Path:
@@ -94,9 +95,61 @@ def startup_before_after(before_tree: Path, repeats: int, timeout: float, log=pr
     return row
 
 
+def generation_run(tree: Path, particles: Path, steps: int, timeout: float) -> dict:
+    """One ABC generation (benchmarks/calibration_generation.py) with `tree`'s code: its wall
+    and CPU time (this process and its two workers) and its particles (in a temporary file)."""
+    out = Path(tempfile.mkstemp(suffix=".npz")[1])
+    res = run_child([str(HERE / "calibration_generation.py"), "--particles", str(particles),
+                     "--steps", str(steps), "--jobs", "2", "--out", str(out)],
+                    timeout=timeout, env={"PYTHONPATH": str(tree)}, cwd=tree)
+    import numpy as np
+
+    with np.load(out) as f:
+        particles_out = {"z": f["z"], "rho": f["rho"]}
+    out.unlink()
+    return {"wall_s": res.data["wall_s"], "cpu_s": res.data["cpu_s"],
+            "simulations": res.data["simulations"], "peak_rss_mb": res.peak_rss_mb,
+            "particles": particles_out}
+
+
+def generation_before_after(before_tree: Path, repeats: int, steps: int, timeout: float,
+                            log=print) -> dict:
+    """A calibration generation before and after, interleaved; whether both gave the same
+    particles and distances."""
+    particles = ROOT / GENERATION_PARTICLES
+    runs: dict[str, list[dict]] = {"before": [], "after": []}
+    for i in range(repeats):
+        for side, tree in (("before", before_tree), ("after", ROOT)):
+            runs[side].append(generation_run(tree, particles, steps, timeout))
+            log(f"ABC generation {side} {i + 1}/{repeats}: wall "
+                f"{runs[side][-1]['wall_s']:.1f} s, CPU {runs[side][-1]['cpu_s']:.1f} s")
+    import numpy as np
+
+    same = all(np.array_equal(a["particles"][k], b["particles"][k])
+               for a, b in zip(runs["before"], runs["after"], strict=True) for k in ("z", "rho"))
+    row = {side: {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "cpu_s",
+                                                                    "simulations")}
+           for side, rs in runs.items()}
+    row.update(runs=repeats, steps=steps, same_particles=same, particles=GENERATION_PARTICLES)
+    return row
+
+
+def generation_markdown(g: dict) -> list[str]:
+    b, a = g["before"], g["after"]
+    return [f"### One ABC generation of the calibration (from `{g['particles']}`, at most "
+            f"{g['steps']} Metropolis steps, 2 worker processes; medians of {g['runs']})", "",
+            "| | wall s | CPU s (process and workers) | simulations |", "| --- | --- | --- | --- |",
+            f"| before | {b['wall_s']:.1f} | {b['cpu_s']:.1f} | {b['simulations']:.0f} |",
+            f"| after | {a['wall_s']:.1f} (×{a['wall_s'] / b['wall_s']:.2f}) | {a['cpu_s']:.1f} "
+            f"(×{a['cpu_s'] / b['cpu_s']:.2f}) | {a['simulations']:.0f} |", "",
+            "The same particles and distances before and after: "
+            + ("yes." if g["same_particles"] else "NO."), ""]
+
+
 def before_after(baseline: str, repeats_full: int, repeats_cal: int,
                  timeout: float = 1800.0, log=print, repeats_ensemble: int = 1,
-                 before_tree: Path | None = None) -> dict:
+                 before_tree: Path | None = None, repeats_generation: int = 0,
+                 generation_steps: int = 3) -> dict:
     """Medians of `run_s`, wall time and peak memory, before (baseline) and after (this tree);
     the baseline's tree is exported from git unless given."""
     repeats = {1.0: repeats_full, 0.01: repeats_cal}
@@ -131,6 +184,9 @@ def before_after(baseline: str, repeats_full: int, repeats_cal: int,
             row[f"ratio_{key}"] = row["after"][key] / row["before"][key]
         out["scales"][label] = row
         out["startup"] = startup_before_after(before_tree, repeats_full, timeout, log)
+        if repeats_generation:
+            out["generation"] = generation_before_after(before_tree, repeats_generation,
+                                                        generation_steps, timeout, log)
     return out
 
 
@@ -156,6 +212,8 @@ def markdown(result: dict) -> str:
               + f" the budget of {BUDGET:.2f}.", ""]
     if "startup" in result:
         lines += startup_markdown(result["startup"])
+    if "generation" in result:
+        lines += generation_markdown(result["generation"])
     return "\n".join(lines)
 
 
@@ -178,11 +236,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats-full", type=int, default=3)
     p.add_argument("--repeats-cal", type=int, default=5)
     p.add_argument("--repeats-ensemble", type=int, default=1)
+    p.add_argument("--repeats-generation", type=int, default=1,
+                   help="ABC generations of the calibration (0: none)")
+    p.add_argument("--generation-steps", type=int, default=3)
     p.add_argument("--out-json", type=Path, default=HERE / "before_after.json")
     args = p.parse_args(argv)
     result = before_after(args.baseline, args.repeats_full, args.repeats_cal,
                           log=lambda m: print(m, file=sys.stderr, flush=True),
-                          repeats_ensemble=args.repeats_ensemble)
+                          repeats_ensemble=args.repeats_ensemble,
+                          repeats_generation=args.repeats_generation,
+                          generation_steps=args.generation_steps)
+    if "generation" in result:  # the particles are for the comparison, not the record
+        for side in ("before", "after"):
+            result["generation"][side].pop("particles", None)
     args.out_json.write_text(json.dumps(result, indent=1) + "\n")
     print(markdown(result))
 

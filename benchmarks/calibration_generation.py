@@ -8,9 +8,9 @@ as the calibration's last generations do, and runs through `calibration.abc.run_
 calibration's settings (conf/calibration/calibrate.yaml: 100 particles, alpha 0.5, scale 0.01,
 abort_departures) and `--jobs` local worker processes, its Metropolis steps capped at
 `--steps`. Run with another tree first on PYTHONPATH to time that tree's code on the same
-generation (benchmarks/before_after_calibration.py does). Reports one JSON line: wall time,
-the CPU time of this process and its workers, simulations; writes the particles and distances
-to `--out` so that two trees' generations can be compared.
+generation (benchmarks/before_after.py does). Reports one JSON line (`common.emit`): wall
+time, the CPU time of this process and its workers, simulations; writes the particles and
+distances to `--out` so that two trees' generations can be compared.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import emit
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,12 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         np.savez(args.out, z=out[[p.name for p in params]].to_numpy(),
                  rho=out["distance"].to_numpy())
-    print(json.dumps({"wall_s": wall, "cpu_s": cpu1 - cpu0,
-                      "simulations": int(history["simulations"]),
-                      "steps": int(history["steps"]),
-                      "acceptance": float(history["acceptance"]),
-                      "tolerance": float(history["tolerance"])}))
-    sys.stdout.flush()
+    emit({"wall_s": wall, "cpu_s": cpu1 - cpu0, "simulations": int(history["simulations"]),
+          "steps": int(history["steps"]), "acceptance": float(history["acceptance"]),
+          "tolerance": float(history["tolerance"])})
 
 
 if __name__ == "__main__":

@@ -14,9 +14,8 @@ particles through `sim.batch.run_members` (B = 32, the whole horizon).
 from __future__ import annotations
 
 import argparse
-import cProfile
 import io
-import pstats
+import sys
 import time
 from pathlib import Path
 
@@ -43,6 +42,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--posterior", default="results/calibration/posterior.csv")
     parser.add_argument("--out", type=Path, default=HERE / "profile_calibration.txt")
     args = parser.parse_args(argv)
+
+    # this folder's profile.py would shadow the standard library's, which cProfile imports
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+    import cProfile
+    import pstats
 
     import pandas as pd
     from omegaconf import OmegaConf

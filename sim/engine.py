@@ -85,7 +85,8 @@ class Ensemble:
         self._strata_kept: tuple | None = None  # see _strata_utilities
         self.runtime_seconds = 0.0
         self.stopped_early = np.zeros(len(configs), dtype=bool)
-        self.state_counts = np.zeros((len(configs), len(State) + 1), dtype=np.int64)
+        self._state_counts = np.zeros((len(configs), len(State) + 1), dtype=np.int64)
+        self._state_counts_stale = False  # counted when read (batch runs never read them)
         self.went_home = np.zeros(len(configs), dtype=np.int64)  # at retirement
 
     @property
@@ -160,6 +161,7 @@ class Ensemble:
     # ---- members ------------------------------------------------------------------------------
     def retire(self, mask: np.ndarray) -> None:
         """Take the members at `mask` (positions in the batch) out of the running ensemble."""
+        self.state_counts  # noqa: B018 - counted while the retiring members' people are here
         keep = ~mask
         people = self.people
         member = people.view("member")
@@ -556,8 +558,17 @@ class Ensemble:
                      self._bincount(of(here), people.view("country")[here], w.n_countries))
         self._record("country", "present_normal", t, p.normal_abroad)
         self._record("region", "at_home", t, p.at_home.sum(axis=2))
-        counts = self._bincount(member, state.astype(np.int64), len(State) + 1)
-        self.state_counts[self.member_ids] = counts
+        self._state_counts_stale = True
+
+    @property
+    def state_counts(self) -> np.ndarray:
+        """[members, states] individuals by state at the end of the last day each member ran."""
+        if self._state_counts_stale:
+            state = self.people.view("state").astype(np.int64)
+            self._state_counts[self.member_ids] = self._bincount(
+                self.people.view("member"), state, len(State) + 1)
+            self._state_counts_stale = False
+        return self._state_counts
 
 
 def one_blas_thread():
