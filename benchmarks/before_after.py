@@ -53,11 +53,15 @@ def one_run(tree: Path, scale: float, seed: int, timeout: float) -> dict:
             "peak_rss_mb": res.peak_rss_mb}
 
 
-def ensemble_run(tree: Path, timeout: float) -> dict:
-    """B members at the calibration scale through the tree's `sim.batch.run_members`."""
-    scale, members = ENSEMBLE
+def ensemble_run(tree: Path, timeout: float, members: int = ENSEMBLE[1],
+                 posterior: str | None = None) -> dict:
+    """B members at the calibration scale through the tree's `sim.batch.run_members` (over
+    the particles of `posterior`, a file of this tree, if given)."""
+    scale = ENSEMBLE[0]
+    extra = ["--posterior", str(ROOT / posterior)] if posterior else []
     res = run_child([str(HERE / "ensemble_run.py"), "--scale", str(scale), "--members",
-                     str(members)], timeout=timeout, env={"PYTHONPATH": str(tree)}, cwd=tree)
+                     str(members), *extra], timeout=timeout, env={"PYTHONPATH": str(tree)},
+                    cwd=tree)
     return {"run_s": res.data["run_s"], "run_cpu_s": res.data["run_cpu_s"],
             "wall_s": res.wall_s, "cpu_s": res.user_s + res.sys_s,
             "peak_rss_mb": res.peak_rss_mb}
@@ -149,14 +153,17 @@ def generation_markdown(g: dict) -> list[str]:
 def before_after(baseline: str, repeats_full: int, repeats_cal: int,
                  timeout: float = 1800.0, log=print, repeats_ensemble: int = 1,
                  before_tree: Path | None = None, repeats_generation: int = 0,
-                 generation_steps: int = 3) -> dict:
+                 generation_steps: int = 3,
+                 ensembles: list[tuple[int, str | None]] | None = None,
+                 only: str = "all") -> dict:
     """Medians of `run_s`, wall time and peak memory, before (baseline) and after (this tree);
-    the baseline's tree is exported from git unless given."""
+    the baseline's tree is exported from git unless given. `ensembles`: (members, posterior
+    file or None) of the run_members workloads (default: 32 historical members)."""
     repeats = {1.0: repeats_full, 0.01: repeats_cal}
     out: dict = {"baseline": baseline, "scales": {}}
     with tempfile.TemporaryDirectory() as tmp:
         before_tree = before_tree or export(baseline, Path(tmp))
-        for label, scale in SCALES.items():
+        for label, scale in (SCALES if only == "all" else {}).items():
             runs: dict[str, list[dict]] = {"before": [], "after": []}
             for i in range(repeats[scale]):
                 for side, tree in (("before", before_tree), ("after", ROOT)):
@@ -170,21 +177,27 @@ def before_after(baseline: str, repeats_full: int, repeats_cal: int,
             for key in ("run_s", "run_cpu_s", "wall_s", "cpu_s"):
                 row[f"ratio_{key}"] = row["after"][key] / row["before"][key]
             out["scales"][label] = row
-        label = f"{ENSEMBLE[1]} members at scale {ENSEMBLE[0]} (run_members)"
-        runs = {"before": [], "after": []}
-        for i in range(repeats_ensemble):
-            for side, tree in (("before", before_tree), ("after", ROOT)):
-                runs[side].append(ensemble_run(tree, timeout))
-                log(f"{label} {side} {i + 1}/{repeats_ensemble}: "
-                    f"run {runs[side][-1]['run_s']:.2f} s, CPU {runs[side][-1]['run_cpu_s']:.2f} s")
-        row = {side: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-               for side, rs in runs.items()}
-        row["runs"] = repeats_ensemble
-        for key in ("run_s", "run_cpu_s", "wall_s", "cpu_s"):
-            row[f"ratio_{key}"] = row["after"][key] / row["before"][key]
-        out["scales"][label] = row
-        out["startup"] = startup_before_after(before_tree, repeats_full, timeout, log)
-        if repeats_generation:
+        for members, posterior in ([] if only == "generation" else
+                                   ensembles or [(ENSEMBLE[1], None)]):
+            label = (f"{members} members at scale {ENSEMBLE[0]} (run_members, "
+                     + (f"particles of {posterior})" if posterior else "historical seeds)"))
+            runs = {"before": [], "after": []}
+            for i in range(repeats_ensemble):
+                for side, tree in (("before", before_tree), ("after", ROOT)):
+                    runs[side].append(ensemble_run(tree, timeout, members, posterior))
+                    log(f"{label} {side} {i + 1}/{repeats_ensemble}: "
+                        f"run {runs[side][-1]['run_s']:.2f} s, "
+                        f"CPU {runs[side][-1]['run_cpu_s']:.2f} s")
+            row = {side: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+                   for side, rs in runs.items()}
+            row["runs"] = repeats_ensemble
+            row["members"] = members
+            for key in ("run_s", "run_cpu_s", "wall_s", "cpu_s"):
+                row[f"ratio_{key}"] = row["after"][key] / row["before"][key]
+            out["scales"][label] = row
+        if only == "all":
+            out["startup"] = startup_before_after(before_tree, repeats_full, timeout, log)
+        if repeats_generation and only in ("all", "generation"):
             out["generation"] = generation_before_after(before_tree, repeats_generation,
                                                         generation_steps, timeout, log)
     return out
@@ -206,10 +219,15 @@ def markdown(result: dict) -> str:
         lines.append(f"| {label} | {r['runs']} | {cell('run_s')} | {cell('run_cpu_s')} | "
                      f"{cell('wall_s')} | {cell('cpu_s')} | "
                      f"{b['peak_rss_mb']:.0f} → {a['peak_rss_mb']:.0f} |")
-    worst = max(r["ratio_run_cpu_s"] for r in result["scales"].values())
-    lines += ["", f"Slowest ratio of model.run()'s CPU time {worst:.2f}: "
-              + ("within" if worst <= BUDGET else "OUTSIDE")
-              + f" the budget of {BUDGET:.2f}.", ""]
+    for label, r in result["scales"].items():
+        if "members" in r:
+            b, a = (r[side]["run_cpu_s"] / r["members"] for side in ("before", "after"))
+            lines.append(f"- {label}: {b:.3f} → {a:.3f} CPU-s a member (×{a / b:.2f})")
+    if result["scales"]:
+        worst = max(r["ratio_run_cpu_s"] for r in result["scales"].values())
+        lines += ["", f"Slowest ratio of model.run()'s CPU time {worst:.2f}: "
+                  + ("within" if worst <= BUDGET else "OUTSIDE")
+                  + f" the budget of {BUDGET:.2f}.", ""]
     if "startup" in result:
         lines += startup_markdown(result["startup"])
     if "generation" in result:
@@ -239,13 +257,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats-generation", type=int, default=1,
                    help="ABC generations of the calibration (0: none)")
     p.add_argument("--generation-steps", type=int, default=3)
+    p.add_argument("--ensemble-members", default=str(ENSEMBLE[1]),
+                   help="comma-separated numbers of members, e.g. 32,1000")
+    p.add_argument("--ensemble-posterior", default=None,
+                   help="also run each over this posterior's particles, e.g. "
+                        + GENERATION_PARTICLES)
+    p.add_argument("--only", choices=("all", "ensembles", "generation"), default="all",
+                   help="only the ensembles or only the generation (no scales, no start-up)")
     p.add_argument("--out-json", type=Path, default=HERE / "before_after.json")
     args = p.parse_args(argv)
+    sources = [None] + ([args.ensemble_posterior] if args.ensemble_posterior else [])
+    ensembles = [(int(n), source) for n in args.ensemble_members.split(",") for source in sources]
     result = before_after(args.baseline, args.repeats_full, args.repeats_cal,
                           log=lambda m: print(m, file=sys.stderr, flush=True),
                           repeats_ensemble=args.repeats_ensemble,
                           repeats_generation=args.repeats_generation,
-                          generation_steps=args.generation_steps)
+                          generation_steps=args.generation_steps,
+                          ensembles=ensembles, only=args.only)
     if "generation" in result:  # the particles are for the comparison, not the record
         for side in ("before", "after"):
             result["generation"][side].pop("particles", None)
