@@ -91,3 +91,4 @@ def test_the_abc_with_early_rejection_keeps_the_same_particles(tmp_path):
     np.testing.assert_array_equal(runs[0].z, runs[1].z)
     np.testing.assert_array_equal(runs[0].rho, runs[1].rho)
     assert runs[0].history[-1]["acceptance"] == runs[1].history[-1]["acceptance"]
+
