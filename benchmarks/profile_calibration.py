@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     values = proposals(problem, posterior, 50, seed=7)
     seeds = list(range(300, 350))
     problem.simulate_fit_batch(values[:2], seeds[:2])  # first-call costs out of the way
-    lines = [f"# {__doc__.splitlines()[0]}", "", f"command: python benchmarks/"
+    lines = ["# Where a calibration generation's time goes", "", f"command: python benchmarks/"
              f"profile_calibration.py --posterior {args.posterior}", ""]
 
     # 1. the parts of a batch
