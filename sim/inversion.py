@@ -5,9 +5,11 @@ its distribution function: the draw at a key is then a function of its parameter
 uniform only, and a small change of the parameters moves it only when the uniform lies in the
 part of the distribution that moved (the coupling that common random numbers want). Discrete
 distributions are inverted exactly up to the floating-point accuracy of their distribution
-functions (scipy.special's incomplete beta and gamma functions, scipy.stats' hypergeometric):
-start from a Cornish-Fisher guess of the quantile and step to the smallest k with F(k) > u, a
-few steps (Devroye 1986, "Non-Uniform Random Variate Generation", ch. III.2).
+functions: binomial and Poisson from scipy.special's incomplete beta and gamma functions,
+starting from a Cornish-Fisher guess of the quantile and stepping to the smallest k with
+F(k) > u, a few steps (Devroye 1986, "Non-Uniform Random Variate Generation", ch. III.2); the
+hypergeometric from its probabilities over its (small: a day's service at one exit) support.
+scipy is imported on the first keyed draw: runs with named streams never pay for it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import special
 
 Cdf = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (k, positions) -> F(k) there
 
@@ -36,6 +37,8 @@ def search(u: np.ndarray, guess: np.ndarray, low: np.ndarray, high: np.ndarray,
 
 def binomial(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Binomial(n, p) by inversion; n = 0 or p = 0 gives 0."""
+    from scipy import special
+
     n, p = np.broadcast_to(n, u.shape).astype(np.float64), np.broadcast_to(p, u.shape)
     out = np.zeros(u.shape, dtype=np.int64)
     with np.errstate(divide="ignore"):
@@ -46,13 +49,16 @@ def binomial(u: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     u, n, p = u[rest], n[rest], p[rest]
     z = special.ndtri(u)
     guess = n * p + np.sqrt(n * p * (1 - p)) * z + (1 - 2 * p) * (z * z - 1) / 6 - 0.5
+    whole = n.astype(np.int64)
     out[rest] = search(u, guess, np.zeros_like(n), n,
-                       lambda k, at: special.bdtr(k, n[at], p[at]))
+                       lambda k, at: special.bdtr(k, whole[at], p[at]))
     return out
 
 
 def poisson(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """Poisson(mean) by inversion; mean 0 gives 0."""
+    from scipy import special
+
     mean = np.broadcast_to(mean, u.shape).astype(np.float64)
     out = np.zeros(u.shape, dtype=np.int64)
     rest = np.flatnonzero((u >= np.exp(-mean)) & (mean > 0))
@@ -69,19 +75,32 @@ def poisson(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
 def hypergeometric(u: np.ndarray, good: np.ndarray, bad: np.ndarray,
                    sample: np.ndarray) -> np.ndarray:
     """How many of `sample` taken without replacement from good + bad are good (numpy's
-    `hypergeometric(ngood, nbad, nsample)`), by inversion."""
-    from scipy.stats import hypergeom
+    `hypergeometric(ngood, nbad, nsample)`), by inversion: each draw's probabilities over its
+    support [max(0, sample - bad), min(good, sample)] from log-gamma functions, their running
+    sum searched for u (rows of the longest support, in chunks that bound the memory)."""
+    from scipy import special
 
-    good, bad, sample = (np.asarray(a, dtype=np.float64) for a in (good, bad, sample))
-    total = good + bad
-    low, high = np.maximum(0.0, sample - bad), np.minimum(good, sample)
-    if len(u) == 0:
-        return np.zeros(0, dtype=np.int64)
-    share = good / np.maximum(total, 1)
-    spread = np.sqrt(sample * share * (1 - share) * (total - sample) / np.maximum(total - 1, 1))
-    guess = sample * share + spread * special.ndtri(u)
-    return search(u, guess, low, high,
-                  lambda k, at: hypergeom.cdf(k, total[at], good[at], sample[at]))
+    good, bad, sample = (np.asarray(a, dtype=np.int64) for a in (good, bad, sample))
+    low, high = np.maximum(0, sample - bad), np.minimum(good, sample)
+    out = low.copy()
+    wide = np.flatnonzero(high > low)
+    chunk = max(1, 2_000_000 // max(1, int((high - low).max(initial=0)) + 1))
+    for start in range(0, len(wide), chunk):
+        at = wide[start: start + chunk]
+        g, b, n = (a[at, None].astype(np.float64) for a in (good, bad, sample))
+        k = low[at, None] + np.arange(int((high[at] - low[at]).max()) + 1)[None, :]
+        inside = k <= high[at, None]
+        k = np.where(inside, k, low[at, None]).astype(np.float64)
+        log_pmf = (_log_choose(special, g, k) + _log_choose(special, b, n - k)
+                   - _log_choose(special, g + b, n))
+        cdf = np.cumsum(np.where(inside, np.exp(log_pmf), 0.0), axis=1)
+        beyond = (cdf <= u[at, None]) & inside  # F(k) <= u: k is below the draw
+        out[at] = np.minimum(low[at] + beyond.sum(axis=1), high[at])
+    return out
+
+
+def _log_choose(special, n: np.ndarray, k: np.ndarray) -> np.ndarray:
+    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
 
 
 def geometric(u: np.ndarray, p: np.ndarray) -> np.ndarray:
