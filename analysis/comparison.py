@@ -8,8 +8,9 @@ Configuration: conf/experiment/compare.yaml. Every scenario runs with the same s
 random numbers: `sim.member.random_streams`, or with `draws: keyed` draws keyed by place,
 `sim.keyed`), so the difference between a scenario and the baseline in one seed is the policy's
 effect plus much less noise than the difference between independent runs; the report gives
-the median and the 90 % interval of those paired differences over seeds. Runs go to `parallel` (local processes, or a Dask or Ray cluster:
-`sim.parallel.run_many`), each worker building the World once.
+the median and the 90 % interval of those paired differences over seeds. Runs go to
+`parallel` (local processes, or a Dask or Ray cluster: `sim.parallel.run_many`), each worker
+building the World once.
 
 The report folder (results/comparisons/NAME) appears whole or not at all: comparison.csv,
 runs.csv, daily.csv, plots, summary.md, and the configuration used.

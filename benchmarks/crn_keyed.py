@@ -93,7 +93,8 @@ def report(sections: list, args: argparse.Namespace) -> str:
         "",
     ]
     for posterior, both, seconds in sections:
-        lines += [f"## {'Posterior particles x seeds' if posterior else 'Calibrated point, seeds only'}",
+        title = "Posterior particles x seeds" if posterior else "Calibrated point, seeds only"
+        lines += [f"## {title}",
                   "",
                   f"Wall time: streams {seconds['streams']:.0f} s, keyed {seconds['keyed']:.0f} s "
                   "(a loaded two-core machine; the cost per member is in "

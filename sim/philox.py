@@ -24,12 +24,12 @@ _DOUBLE_BITS = np.uint64(11)  # a double's 53 bits from a 64-bit word, as numpy'
 
 def _mulhilo(multiplier: np.uint64, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The high and low 64 bits of the 128-bit product, from 32-bit halves (numpy has no
-    128-bit integers)."""
+    128-bit integers); no partial sum overflows."""
     m0, m1 = multiplier & _LOW, multiplier >> _HALF
     x0, x1 = x & _LOW, x >> _HALF
-    p00, p01, p10 = m0 * x0, m0 * x1, m1 * x0
-    middle = (p00 >> _HALF) + (p01 & _LOW) + (p10 & _LOW)
-    high = m1 * x1 + (p01 >> _HALF) + (p10 >> _HALF) + (middle >> _HALF)
+    t = m1 * x0 + ((m0 * x0) >> _HALF)
+    w1 = (t & _LOW) + m0 * x1
+    high = m1 * x1 + (t >> _HALF) + (w1 >> _HALF)
     return high, multiplier * x
 
 
