@@ -77,7 +77,10 @@ def main() -> None:
                     subprocess.run(command(mode, seeds, args.scale, posterior, work), cwd=ROOT,
                                    check=True, capture_output=True)
                 seconds[mode] = time.perf_counter() - started
-                tables[mode] = widths(pd.read_csv(folder / "runs.csv"))
+                tables[mode] = pd.read_csv(folder / "runs.csv")
+            common = set(tables["streams"].seed) & set(tables["keyed"].seed)  # a report kept
+            tables = {mode: widths(runs[runs.seed.isin(common)])  # in DIR may have more seeds
+                      for mode, runs in tables.items()}
             both = tables["streams"].merge(tables["keyed"], on=["policy", "outcome"],
                                            suffixes=("_streams", "_keyed"))
             sections.append((posterior, both, seconds))
