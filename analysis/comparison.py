@@ -5,11 +5,12 @@
     python -m experiments.compare_policies --config-name experiment/compare_close_day
 
 Configuration: conf/experiment/compare.yaml. Every scenario runs with the same seeds (common
-random numbers: `sim.model.random_streams`), so the difference between a scenario and the
-baseline in one seed is the policy's effect plus much less noise than the difference between
-independent runs; the report gives the median and the 90 % interval of those paired
-differences over seeds. Runs go to `parallel` (local processes, or a Dask or Ray cluster:
-`sim.parallel.run_many`), each worker building the World once.
+random numbers: `sim.member.random_streams`, or with `draws: keyed` draws keyed by place,
+`sim.keyed`), so the difference between a scenario and the baseline in one seed is the policy's
+effect plus much less noise than the difference between independent runs; the report gives
+the median and the 90 % interval of those paired differences over seeds. Runs go to
+`parallel` (local processes, or a Dask or Ray cluster: `sim.parallel.run_many`), each worker
+building the World once.
 
 The report folder (results/comparisons/NAME) appears whole or not at all: comparison.csv,
 runs.csv, daily.csv, plots, summary.md, and the configuration used.
@@ -389,7 +390,9 @@ def summary_markdown(table: pd.DataFrame, scenarios: list[Scenario], meta: dict[
         f"scale {meta['scale']}, {meta['start']} to {meta['end']}; {meta['runs']} runs in "
         f"{meta['seconds']:.0f} s on {meta['workers']}. Figures are real-population "
         "equivalents: median over seeds (90 % interval). Changes are from "
-        f"'{meta['baseline_label']}', paired by seed. "
+        f"'{meta['baseline_label']}', paired by seed"
+        + (" (random numbers keyed by place: a policy leaves the draws elsewhere unchanged). "
+           if meta.get("draws") == "keyed" else ". ")
         + (f"Parameters: seed i runs particle i of the posterior {meta['posterior']} under "
            "every policy, so the intervals include the parameters' uncertainty."
            if meta.get("posterior") else
@@ -422,8 +425,9 @@ def compare(cfg: DictConfig) -> Path:
     if cfg.get("posterior"):
         draws, columns = posterior_draws(cfg.posterior, cfg.posterior_parameters, len(seeds),
                                          seeds[0])
-    jobs = build_jobs(scenarios, seeds, float(cfg.scale), [str(o) for o in cfg.model_overrides],
-                      draws, columns)
+    model_overrides = [f"draws={cfg.get('draws', 'streams')}",
+                       *(str(o) for o in cfg.model_overrides)]
+    jobs = build_jobs(scenarios, seeds, float(cfg.scale), model_overrides, draws, columns)
     log.info("%d scenarios x %d seeds = %d runs on %s (n_jobs %s)", len(scenarios), len(seeds),
              len(jobs), parallel.backend, parallel.n_jobs)
     output_root = Path(str(cfg.output_root))
@@ -452,6 +456,7 @@ def compare(cfg: DictConfig) -> Path:
         "end_label": f"{end.day} {end:%b}", "runs": len(jobs), "seconds": seconds,
         "n_jobs": parallel.n_jobs, "workers": describe(parallel), "baseline": str(cfg.baseline),
         "posterior": str(cfg.posterior) if cfg.get("posterior") else None,
+        "draws": str(cfg.get("draws", "streams")),
         "baseline_label": labels[str(cfg.baseline)],
         "written": dt.datetime.now().isoformat(timespec="seconds"),
     }

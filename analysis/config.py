@@ -9,6 +9,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
+from sim.config import DrawMode
 from sim.parallel import ParallelConfig
 
 
@@ -24,6 +25,7 @@ class CompareConfig:
     seeds: Any = 20  # a number of seeds from first_seed, or a list of seeds
     first_seed: int = 1
     scale: float = 0.01
+    draws: DrawMode = DrawMode.streams  # streams | keyed (sim/keyed.py), for every scenario
     model_overrides: list[str] = field(default_factory=list)
     posterior: str | None = None
     posterior_parameters: str = "conf/calibration/parameters.yaml"

@@ -9,6 +9,8 @@ beforehand and board first; people fleeing get the seats left, in the order they
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -64,10 +66,13 @@ def pick_served_by_member(member: np.ndarray, gate: np.ndarray, day: np.ndarray,
 
 def serve_queues_by_member(capacity: np.ndarray, normal_first: np.ndarray,
                            normal_queue: np.ndarray, fleeing_counts: np.ndarray,
-                           streams: list) -> tuple[np.ndarray, np.ndarray]:
+                           streams: list | None,
+                           mixed: Callable[..., np.ndarray] | None = None
+                           ) -> tuple[np.ndarray, np.ndarray]:
     """`serve_queues` for every member of an ensemble: capacity [B, G], queues [B, G, D];
     member b's hypergeometric draws from its own `border` stream, its cells in the order of
-    its single run."""
+    its single run, or from `mixed(b, cells, fleeing, normal, served)` when given (keyed
+    draws, `sim.keyed`)."""
     size, n_g, n_d = normal_queue.shape
     total = normal_queue + fleeing_counts
     served = fifo_served(capacity.ravel(), total.reshape(size * n_g, n_d)).reshape(total.shape)
@@ -77,8 +82,10 @@ def serve_queues_by_member(capacity: np.ndarray, normal_first: np.ndarray,
     fleeing_mixed = np.where(served == total, fleeing_counts, fleeing_mixed)
     for m in np.flatnonzero(partial.any(axis=(1, 2))):
         cells = partial[m]
-        fleeing_mixed[m][cells] = streams[m]["border"].hypergeometric(
-            fleeing_counts[m][cells], normal_queue[m][cells], served[m][cells])
+        draw = (streams[m]["border"].hypergeometric if mixed is None
+                else lambda *counts, m=m, cells=cells: mixed(m, cells, *counts))
+        fleeing_mixed[m][cells] = draw(fleeing_counts[m][cells], normal_queue[m][cells],
+                                       served[m][cells])
     normal_mixed = served - fleeing_mixed
     normal_priority = fifo_served(capacity.ravel(), normal_queue.reshape(size * n_g, n_d))
     left = capacity.ravel() - normal_priority.sum(axis=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,13 @@ class ActionKind(Enum):
     draft_office = "draft_office"  # eligible men passing are called up with `probability`
     exit_ban = "exit_ban"  # the listed categories may not leave Russia there
     visa_ban = "visa_ban"  # the destination refuses entry except to exempt travellers
+
+
+class DrawMode(StrEnum):
+    """How a member draws its random numbers (`draws`; docs/ODD.md, 'Randomness')."""
+
+    streams = "streams"  # from named streams per stage, in sequence (the calibrated default)
+    keyed = "keyed"  # keyed by (seed, stage, day, place): common random numbers that hold
 
 
 class PressureCourse(Enum):
@@ -221,6 +228,7 @@ class BehaviourConfig:
 @dataclass
 class SimConfig:
     seed: int = 1
+    draws: DrawMode = DrawMode.streams
     start: str = "2022-09-14"
     end: str = "2022-11-30"
     progress: bool = True

@@ -114,6 +114,16 @@ def drawn_rows_categories(weights: np.ndarray, counts: np.ndarray, row_member: n
     return np.concatenate(rows_out), np.concatenate(cats_out)
 
 
+def logit_weights(utilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """exp(utility - the row's largest) ([k, G], 0 where unavailable) and whether each row has
+    an option."""
+    finite = np.isfinite(utilities)
+    any_option = finite.any(axis=1)
+    top = np.max(np.where(finite, utilities, -np.inf), axis=1, keepdims=True)
+    weights = np.exp(utilities - np.where(any_option[:, None], top, 0.0))
+    return np.where(finite, weights, 0.0), any_option
+
+
 def logit_choice(utilities: np.ndarray, row_member: np.ndarray,
                  streams: Sequence[dict[str, np.random.Generator]], stream: str) -> np.ndarray:
     """One logit draw per row of `utilities` ([k, G], -inf = unavailable), from the row's
@@ -121,11 +131,7 @@ def logit_choice(utilities: np.ndarray, row_member: np.ndarray,
     n_rows = utilities.shape[0]
     if n_rows == 0:
         return np.zeros(0, dtype=np.int64)
-    finite = np.isfinite(utilities)
-    any_option = finite.any(axis=1)
-    top = np.max(np.where(finite, utilities, -np.inf), axis=1, keepdims=True)
-    weights = np.exp(utilities - np.where(any_option[:, None], top, 0.0))
-    weights = np.where(finite, weights, 0.0)
+    weights, any_option = logit_weights(utilities)
     rows, choice = categorical_draws(weights, any_option.astype(np.int64), row_member,
                                      streams, stream)
     result = np.full(n_rows, -1, dtype=np.int64)
@@ -141,3 +147,72 @@ def binomial_where_drawn(rng: np.random.Generator, n: np.ndarray, p: np.ndarray)
     cells = np.flatnonzero((n != 0) & (p != 0))
     out.flat[cells] = rng.binomial(n.ravel()[cells], p.ravel()[cells])
     return out
+
+
+# each stage of the engine and the named stream it draws from
+STREAM_OF = {"travel": "travel", "prepare": "prepare", "think": "reconsider",
+             "travel_on": "reconsider", "reroute": "reconsider", "reconsider": "reconsider",
+             "draft": "border", "capacity": "border", "stay_abroad": "abroad",
+             "onward": "abroad", "left_normal": "abroad", "normal": "normal"}
+
+
+class StreamDraws:
+    """The draws of the running members of an ensemble from their named streams, in the order
+    of their single runs (the default; `sim.keyed.KeyedDraws` keys them by place instead).
+    Every method takes the day and the keys the keyed draws need, and ignores them."""
+
+    keyed = False
+
+    def __init__(self, streams: Sequence[dict[str, np.random.Generator]]) -> None:
+        self.streams = list(streams)
+
+    @property
+    def size(self) -> int:
+        return len(self.streams)
+
+    def select(self, keep: np.ndarray) -> StreamDraws:
+        return StreamDraws([s for s, k in zip(self.streams, keep, strict=True) if k])
+
+    def _each(self, draw: Callable[[int], np.ndarray]) -> np.ndarray:
+        if self.size == 1:
+            return draw(0)[None]
+        return np.stack([draw(m) for m in range(self.size)])
+
+    def departures(self, day: int, act: np.ndarray, at_home: np.ndarray,
+                   p_leave: np.ndarray) -> np.ndarray:
+        leaving = np.zeros_like(at_home)
+        for i, m in enumerate(act):
+            leaving[i] = binomial_where_drawn(self.streams[m]["departures"], at_home[i],
+                                              p_leave[i])
+        return leaving
+
+    def routes(self, day: int, weights: np.ndarray, counts: np.ndarray, member: np.ndarray,
+               region: np.ndarray, stratum: np.ndarray) -> tuple[np.ndarray, ...]:
+        row, gate = categorical_draws(weights, counts, member, self.streams, "routes")
+        return row, gate, np.full(len(row), -1, dtype=np.int64)
+
+    def uniforms(self, stage: str, day: int, member: np.ndarray, keys: np.ndarray,
+                 item: np.ndarray | int = 0) -> np.ndarray:
+        return uniforms(self.streams, STREAM_OF[stage], member)
+
+    def exponential(self, stage: str, day: int, member: np.ndarray, keys: np.ndarray,
+                    mean: np.ndarray) -> np.ndarray:
+        return per_member(self.streams, STREAM_OF[stage], member,
+                          lambda rng, items: rng.exponential(mean[items[0]], len(items)))
+
+    def geometric(self, stage: str, day: int, member: np.ndarray, keys: np.ndarray,
+                  p: np.ndarray) -> np.ndarray:
+        return per_member(self.streams, STREAM_OF[stage], member,
+                          lambda rng, items: rng.geometric(p[items]), np.int64)
+
+    def place_uniforms(self, stage: str, day: int, shape: tuple[int, int]) -> np.ndarray:
+        return self._each(lambda m: self.streams[m][STREAM_OF[stage]].random(shape[1]))
+
+    def poisson(self, stage: str, day: int, mean: np.ndarray) -> np.ndarray:
+        return self._each(lambda m: self.streams[m][STREAM_OF[stage]].poisson(mean[m]))
+
+    def binomial(self, stage: str, day: int, n: np.ndarray, p: np.ndarray | float) -> np.ndarray:
+        return self._each(lambda m: self.streams[m][STREAM_OF[stage]].binomial(n[m], p))
+
+    def mixed_cohorts(self, day: int, first_day: int) -> None:
+        return None  # sim.border draws from each member's `border` stream

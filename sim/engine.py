@@ -5,8 +5,9 @@ has its own config (behaviour parameters, capacity and traffic factors, policy) 
 state is held in arrays with a leading member axis ([B, R, S] men at home, [B, G, D] ordinary
 queues, ...), and the individuals who acted of every member are one `People` table with a
 member index; queues are first come first served within each (member, exit). Each member draws
-from its own named streams (`sim.draws`), so a member's figures equal its single run's, whatever
-else is in the batch. A day runs in this order (docs/ODD.md, "Process overview and scheduling"):
+from its own named streams (`sim.draws`), or with `draws=keyed` by keys of its own seed
+(`sim.keyed`), so a member's figures equal its single run's, whatever else is in the batch.
+A day runs in this order (docs/ODD.md, "Process overview and scheduling"):
 
 1. information: exits' queues as known with a delay, today's policy;
 2. men at home decide whether to flee (binomial draws of a daily hazard) and choose an exit;
@@ -30,8 +31,9 @@ import numpy as np
 from sim.border import pick_served_by_member, serve_queues_by_member
 from sim.choice import HOME, DayChoice, choose_exits
 from sim.config import SimConfig
-from sim.draws import binomial_where_drawn, categorical_draws, per_member, uniforms
+from sim.draws import StreamDraws
 from sim.ensemble_state import MemberArrays, stack_members
+from sim.keyed import KeyedDraws
 from sim.member import MemberSetup, dates_of, same_geometry, setup_member
 from sim.network import AIR, World
 from sim.population import People, State, make_strata
@@ -56,6 +58,8 @@ class Ensemble:
                 raise ValueError("the members of an ensemble share their start and end dates")
             if list(c.population.age_bands) != list(first.population.age_bands):
                 raise ValueError("the members of an ensemble share their age bands")
+            if c.draws != first.draws:
+                raise ValueError("the members of an ensemble draw the same way (`draws`)")
         built_for: dict[str, World] = {}  # members without a world: built once per network
         for i, (c, w) in enumerate(zip(configs, worlds, strict=True)):
             if w is None:
@@ -79,7 +83,9 @@ class Ensemble:
                                                 len(configs))
         self.member_ids = np.arange(len(configs))  # position in the batch -> member number
         self.p: MemberArrays = stack_members(self.setups, self.strata, built, self.n_days)
-        self.streams = [s.streams for s in self.setups]
+        self.draws = (StreamDraws([s.streams for s in self.setups])
+                      if first.draws == "streams"
+                      else KeyedDraws(seeds, built.n_regions, self.strata.size))
         self.people = People(capacity=max(1024, int(self.p.initial_home.sum() * 0.03)))
         self.day = 0
         self._strata_kept: tuple | None = None  # see _strata_utilities
@@ -170,7 +176,7 @@ class Ensemble:
         self.went_home[gone] = np.bincount(member[state == State.WENT_HOME],
                                            minlength=self.size)[mask]
         self.p = self.p.select(keep)
-        self.streams = [s for s, k in zip(self.streams, keep, strict=True) if k]
+        self.draws = self.draws.select(keep)
         renumber = np.cumsum(keep) - 1
         people.keep(keep[member])
         people.member[: people.n] = renumber[people.member[: people.n]]
@@ -197,12 +203,6 @@ class Ensemble:
             self.tables[kind][metric][self.member_ids[0], t] += values[0]
         else:
             self.tables[kind][metric][self.member_ids, t] += values
-
-    def _each(self, draw) -> np.ndarray:
-        """[B, ...] of `draw(position)` for every running member."""
-        if self.size == 1:
-            return draw(0)[None]
-        return np.stack([draw(m) for m in range(self.size)])
 
     def _bincount(self, member: np.ndarray, index: np.ndarray, size: int,
                   weights: np.ndarray | None = None) -> np.ndarray:
@@ -240,10 +240,7 @@ class Ensemble:
         at_risk = hazard * exposure[sel][:, None, None]
         p_leave = p.leave_probability(at_risk, p.cumulative_hazard[sel], act)
         p.cumulative_hazard[sel] += at_risk
-        leaving = np.zeros_like(p.at_home[sel])
-        for i, m in enumerate(act):
-            leaving[i] = binomial_where_drawn(self.streams[m]["departures"], p.at_home[m],
-                                              p_leave[i])
+        leaving = self.draws.departures(t, act, p.at_home[sel], p_leave)
         left = leaving.sum(axis=2)
         p.remember_departures(left, act)
         cells_b, cells_r, cells_s = np.nonzero(leaving)
@@ -252,18 +249,18 @@ class Ensemble:
         n = leaving[cells_b, cells_r, cells_s]
         member_of_cell = act[cells_b]
         weights = region_w[member_of_cell, cells_r] * stratum_w[member_of_cell, cells_s]
-        cell, gate = categorical_draws(weights, n, member_of_cell, self.streams, "routes")
+        cell, gate, key = self.draws.routes(t, weights, n, member_of_cell, cells_r, cells_s)
         member, region, stratum = member_of_cell[cell], cells_r[cell], cells_s[cell]
         exposed = exposure[member]
         first_hour = 1.0 - exposed
-        depart = t + first_hour + exposed * uniforms(self.streams, "travel", member)
+        depart = t + first_hour + exposed * self.draws.uniforms("travel", t, member, key)
         lead = p.departure_lead_days[member]
         if (lead > 0).any():  # days to get ready: money, papers, a ticket, a car
             ready = lead > 0
-            depart[ready] += per_member(
-                self.streams, "prepare", member[ready],
-                lambda rng, items: rng.exponential(lead[ready][items[0]], len(items)))
+            depart[ready] += self.draws.exponential("prepare", t, member[ready], key[ready],
+                                                    lead[ready])
         self.people.add(member=member, region=region, stratum=stratum, gate=gate, node=region,
+                        key=key,
                         state=np.full(len(gate), State.TRAVELLING),
                         t_depart=depart, t_arrive=depart + w.travel_days[region, gate])
         p.at_home[sel] -= leaving
@@ -288,7 +285,8 @@ class Ensemble:
         return choose_exits(people.member[idx].astype(np.int64),
                             people.stratum[idx].astype(np.int64),
                             people.region[idx].astype(np.int64), from_nodes, choice, self.p,
-                            self.world, self.streams, self.strata.size, stay_utility)
+                            self.world, self.draws, self.strata.size, stay_utility,
+                            t, people.key[idx])
 
     def _reroute(self, idx: np.ndarray, from_nodes: np.ndarray, t: int, choice: DayChoice) -> None:
         """Choose a new exit from `from_nodes` (regions or exit sites), or go home."""
@@ -305,7 +303,8 @@ class Ensemble:
         people.gate[idx] = gates
         people.node[idx] = from_nodes
         people.state[idx] = State.TRAVELLING
-        people.t_arrive[idx] = (t + uniforms(self.streams, "reconsider", people.member[idx])
+        people.t_arrive[idx] = (t + self.draws.uniforms("travel_on", t, people.member[idx],
+                                                        people.key[idx], from_nodes)
                                 + self.world.travel_days[from_nodes, gates])
 
     def _send_home(self, idx: np.ndarray) -> None:
@@ -380,7 +379,7 @@ class Ensemble:
         people, p = self.people, self.p
         queued = np.flatnonzero(people.view("state") == State.QUEUED)
         member = people.member[queued]
-        thinking = queued[uniforms(self.streams, "reconsider", member)
+        thinking = queued[self.draws.uniforms("think", t, member, people.key[queued])
                           < p.reconsider_share[member]]
         if len(thinking) == 0:
             return
@@ -406,20 +405,19 @@ class Ensemble:
         n_g, size = w.n_gates, self.size
         normal_today = (p.gate_normal * pol["normal_factor"] * pol["open"] * p.scale[:, None]
                         * p.normal_traffic[:, t][:, None] * self._normal_joining_share(t))
-        arrived_normal = self._each(lambda m: self.streams[m]["normal"].poisson(normal_today[m]))
+        arrived_normal = self.draws.poisson("normal", t, normal_today)
         p.normal_queue[:, :, t] += arrived_normal
         self._record("gate", "arrived_normal", t, arrived_normal)
         wanted = p.gate_capacity * pol["capacity_factor"] * p.scale[:, None]
         floor = np.floor(wanted)
-        capacity = self._each(lambda m: (
-            floor[m] + (self.streams[m]["border"].random(n_g) < wanted[m] - floor[m])
-        ).astype(np.int64)) * pol["open"]
+        capacity = (floor + (self.draws.place_uniforms("capacity", t, (size, n_g))
+                             < wanted - floor)).astype(np.int64) * pol["open"]
         queued = np.flatnonzero(people.view("state") == State.QUEUED)
         lo, hi = window = self._window(queued, t)
         fleeing_counts = self._queue_counts(queued, window)
         normal_served, fleeing_served = serve_queues_by_member(
             capacity, self.world.gate_mode == AIR, p.normal_queue[:, :, lo:hi], fleeing_counts,
-            self.streams)
+            self.draws.streams, self.draws.mixed_cohorts(t, lo))
         p.normal_queue[:, :, lo:hi] -= normal_served
         self._normal_give_up(t)
         served = queued[pick_served_by_member(people.member[queued], people.gate[queued],
@@ -437,7 +435,7 @@ class Ensemble:
         p.normal_abroad += by_country.astype(np.int64)
 
         # passport control on the Russian side: draft offices, then exit bans
-        draft_draw = uniforms(self.streams, "border", member)
+        draft_draw = self.draws.uniforms("draft", t, member, people.key[served])
         drafted = self.p.eligible[stratum] & (draft_draw
                                               < pol["draft_probability"][member, gate])
         banned = ~drafted & self.p.policy_cell("exit_banned", t, member, gate, stratum)
@@ -507,8 +505,7 @@ class Ensemble:
         member = people.member[idx]
         leave_p = 1.0 - np.exp(-self.p.onward_total[member, people.country[idx]])
         clipped = np.maximum(leave_p, 1e-12)
-        days = per_member(self.streams, "abroad", member,
-                          lambda rng, items: rng.geometric(clipped[items]), np.int64)
+        days = self.draws.geometric("stay_abroad", t, member, people.key[idx], clipped)
         never = leave_p <= 0
         people.t_next[idx] = np.where(never, -1, np.minimum(t + days, 2**31 - 1))
 
@@ -519,7 +516,8 @@ class Ensemble:
                                 & ((state == State.ABROAD) | (state == State.ONWARD)))
         member, from_c = people.member[movers], people.country[movers]
         # which link: proportional to the links' rates
-        pick = uniforms(self.streams, "abroad", member) * p.onward_total[member, from_c]
+        pick = (self.draws.uniforms("onward", t, member, people.key[movers])
+                * p.onward_total[member, from_c])
         link = (pick[:, None] >= p.onward_cumulative[member, from_c]).sum(axis=1)
         link = np.minimum(link, p.onward_to.shape[1] - 1)
         to_c = p.onward_to[from_c, link]
@@ -536,8 +534,8 @@ class Ensemble:
                      self._bincount(member[~back], from_c[~back], n_c))
         self._record("country", "entered_onward", t,
                      self._bincount(member[~back], to_c[~back], n_c))
-        leaving = self._each(lambda m: self.streams[m]["abroad"].binomial(
-            p.normal_abroad[m], 1.0 / w.country_normal_stay_days))
+        leaving = self.draws.binomial("left_normal", t, p.normal_abroad,
+                                      1.0 / w.country_normal_stay_days)
         p.normal_abroad -= leaving
         self._record("country", "left_normal", t, leaving)
 

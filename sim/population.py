@@ -116,6 +116,7 @@ class People:
         "member": np.int32, "region": np.int16, "stratum": np.int16, "state": np.int8,
         "gate": np.int32, "node": np.int32, "country": np.int16, "t_arrive": np.float64,
         "t_depart": np.float64, "queue_day": np.int32, "t_cross": np.int32, "t_next": np.int32,
+        "key": np.int64,  # who he is to keyed draws (`sim.keyed`); -1 with named streams
     }
 
     def __init__(self, capacity: int = 1024) -> None:
